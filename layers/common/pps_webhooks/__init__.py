@@ -1,0 +1,1 @@
+"""Receive Pitchpoint Solutions (PPS) webhooks and turn them into reliable SNS events."""

@@ -1,0 +1,64 @@
+"""Publishing a webhook to the SNS topic for its X-Pps-Topic (the SNS and S3 adapter)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pps_webhooks import claim_check
+from pps_webhooks.webhook import Webhook
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    topic_arn: str
+    message_id: str
+    unrouted: bool
+    payload_key: str | None = None
+    """Where the body went when it was too large for SNS (the claim check), else None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    topic_arns: Mapping[str, str]
+    unrouted_topic_arn: str
+
+    def topic_arn(self, topic: str) -> tuple[str, bool]:
+        """The topic ARN for an X-Pps-Topic, and whether it fell through to the unrouted topic."""
+        arn = self.topic_arns.get(topic)
+        return (arn, False) if arn else (self.unrouted_topic_arn, True)
+
+
+class Publisher:
+    def __init__(
+        self,
+        sns: SNSClient,
+        s3: Callable[[], S3Client],
+        routes: Routes,
+        payload_bucket: str,
+        claim_check_threshold: int,
+    ) -> None:
+        self._sns = sns
+        self._s3 = s3  # created on first use: most sandboxes never see a large body
+        self._routes = routes
+        self._bucket = payload_bucket
+        self._threshold = claim_check_threshold
+
+    def publish(self, webhook: Webhook) -> Delivery:
+        topic_arn, unrouted = self._routes.topic_arn(webhook.topic)
+        body = webhook.body.encode()
+        message = webhook.body
+        attributes = claim_check.string_attributes(webhook.headers)
+        key = None
+        if claim_check.needs_claim_check(body, attributes, self._threshold):
+            key = claim_check.payload_key(webhook.tenant_id, webhook.webhook_id)
+            self._s3().put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/octet-stream")
+            message = claim_check.pointer_message(self._bucket, key)
+            attributes = claim_check.pointer_attributes(attributes, len(body))
+        response = self._sns.publish(TopicArn=topic_arn, Message=message, MessageAttributes=attributes)  # type: ignore[arg-type]
+        return Delivery(topic_arn=topic_arn, message_id=response["MessageId"], unrouted=unrouted, payload_key=key)

@@ -1,0 +1,82 @@
+"""The receiver's decisions, in the order that keeps every event safe:
+authenticate, validate, claim the webhook id, publish, mark the claim completed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pps_webhooks.auth import SigningKeys, TokenRules, authorize_tenant, bearer_token, verify_token
+from pps_webhooks.claims import Claimed, Claims, Record
+from pps_webhooks.errors import DeliveryFailed
+from pps_webhooks.http_event import HttpRequest
+from pps_webhooks.publish import Publisher
+from pps_webhooks.webhook import TENANT_ID, Webhook, read_webhook
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    webhook: Webhook
+    claimed: Claimed
+
+    @property
+    def duplicate(self) -> bool:
+        return self.claimed.duplicate
+
+    @property
+    def unrouted(self) -> bool:
+        return bool(self.claimed.record.get("unrouted"))
+
+    @property
+    def claim_checked(self) -> bool:
+        return bool(self.claimed.record.get("payload_key"))
+
+
+class Receiver:
+    def __init__(
+        self,
+        rules: TokenRules,
+        keys: SigningKeys,
+        allowed_tenants: Set[str],
+        claims: Claims,
+        publisher: Publisher,
+        logger: Logger,
+    ) -> None:
+        self._rules = rules
+        self._keys = keys
+        self._allowed_tenants = allowed_tenants
+        self._claims = claims
+        self._publisher = publisher
+        self._logger = logger
+
+    def receive(self, request: HttpRequest, context: LambdaContext) -> Outcome:
+        """Raises Forbidden, BadRequest, RetryLater or DeliveryFailed; nothing is written before auth."""
+        verify_token(bearer_token(request.header("Authorization")), self._rules, self._keys)
+        authorize_tenant(request.header(TENANT_ID), self._allowed_tenants)
+        webhook = read_webhook(request)
+        self._logger.append_keys(webhook_id=webhook.webhook_id, topic=webhook.topic, tenant_id=webhook.tenant_id)
+        try:
+            claimed = self._claims.once(webhook.tenant_id, webhook.webhook_id, context, lambda: self._publish(webhook))
+        except (BotoCoreError, ClientError) as error:  # the claim was released: the retry will publish
+            raise DeliveryFailed("publish-failed", type(error).__name__) from error
+        return Outcome(webhook=webhook, claimed=claimed)
+
+    def _publish(self, webhook: Webhook) -> Record:
+        delivery = self._publisher.publish(webhook)
+        return {
+            "tenant_id": webhook.tenant_id,
+            "webhook_id": webhook.webhook_id,
+            "topic": webhook.topic,
+            "topic_arn": delivery.topic_arn,
+            "message_id": delivery.message_id,
+            "unrouted": delivery.unrouted,
+            "payload_key": delivery.payload_key,
+        }

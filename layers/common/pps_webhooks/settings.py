@@ -1,0 +1,116 @@
+"""The receiver's settings: read from the environment once per sandbox and validated there."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+SNS_MESSAGE_LIMIT_BYTES = 262_144
+MAX_LEEWAY_SECONDS = 60
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a usable receiver (a deployment mistake, not a request's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverSettings:
+    issuer: str
+    audience: str
+    jwks_uri: str
+    allowed_tenants: frozenset[str]
+    idempotency_table: str
+    topic_arns: Mapping[str, str]
+    unrouted_topic_arn: str
+    payload_bucket: str
+    retention_days: int = 7
+    leeway_seconds: int = 30
+    jwks_cache_seconds: int = 300
+    jwks_refresh_cooldown_seconds: int = 30
+    jwks_timeout_seconds: float = 3.0
+    max_token_bytes: int = 8192
+    claim_check_threshold_bytes: int = SNS_MESSAGE_LIMIT_BYTES
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 86_400
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ReceiverSettings:
+        env = os.environ if environ is None else environ
+        issuer = _required(env, "PPS_ISSUER")
+        settings = cls(
+            issuer=issuer,
+            audience=_required(env, "PPS_AUDIENCE"),
+            jwks_uri=env.get("PPS_JWKS_URI", "").strip() or default_jwks_uri(issuer),
+            allowed_tenants=parse_tenants(env.get("PPS_ALLOWED_TENANTS", "")),
+            idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
+            topic_arns=parse_topic_arns(_required(env, "TOPIC_ARNS")),
+            unrouted_topic_arn=_required(env, "UNROUTED_TOPIC_ARN"),
+            payload_bucket=_required(env, "PAYLOAD_BUCKET"),
+            retention_days=_int(env, "RETENTION_DAYS", 7, low=1, high=365),
+            leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 30, low=0, high=MAX_LEEWAY_SECONDS),
+            jwks_cache_seconds=_int(env, "JWKS_CACHE_SECONDS", 300, low=1, high=86_400),
+            jwks_refresh_cooldown_seconds=_int(env, "JWKS_REFRESH_COOLDOWN_SECONDS", 30, low=0, high=3_600),
+            jwks_timeout_seconds=_float(env, "JWKS_TIMEOUT_SECONDS", 3.0, low=0.1, high=10.0),
+            max_token_bytes=_int(env, "MAX_TOKEN_BYTES", 8192, low=512, high=65_536),
+            claim_check_threshold_bytes=_int(
+                env, "CLAIM_CHECK_THRESHOLD_BYTES", SNS_MESSAGE_LIMIT_BYTES, low=1, high=SNS_MESSAGE_LIMIT_BYTES
+            ),
+        )
+        if not settings.jwks_uri.startswith(("https://", "http://")):
+            raise SettingsError("PPS_JWKS_URI must be an http(s) URL")
+        return settings
+
+
+def default_jwks_uri(issuer: str) -> str:
+    """The PPS guide's convention: the JWKS lives under the issuer."""
+    return f"{issuer.rstrip('/')}/.well-known/jwks.json"
+
+
+def parse_tenants(raw: str) -> frozenset[str]:
+    return frozenset(tenant.strip() for tenant in raw.split(",") if tenant.strip())
+
+
+def parse_topic_arns(raw: str) -> dict[str, str]:
+    try:
+        mapping = json.loads(raw)
+    except ValueError as error:
+        raise SettingsError("TOPIC_ARNS must be a JSON object") from error
+    if not isinstance(mapping, dict) or not all(
+        isinstance(topic, str) and topic and isinstance(arn, str) and arn.startswith("arn:")
+        for topic, arn in mapping.items()
+    ):
+        raise SettingsError('TOPIC_ARNS must map each X-Pps-Topic to a topic ARN, e.g. {"orders/placed": "arn:..."}')
+    return mapping
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is required")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError as error:
+        raise SettingsError(f"{name} must be an integer") from error
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a number") from error
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}")
+    return value

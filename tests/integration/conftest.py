@@ -1,0 +1,110 @@
+"""A moto server over HTTP behind a fault-injecting proxy, a real JWKS on loopback, real signed tokens,
+and the template's resources deployed fresh for every test."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from pps_webhooks.observability import logger as receiver_logger
+from tests.support.aws_proxy import AwsProxy
+from tests.support.jwks_server import JwksServer
+from tests.support.receiver import Sandbox
+from tests.support.stack import Deployment, deploy
+from tests.support.tokens import Signer
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def aws_proxy(moto_endpoint: str) -> Iterator[AwsProxy]:
+    host, port = moto_endpoint.removeprefix("http://").split(":")
+    proxy = AwsProxy(host, int(port)).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def jwks_server() -> Iterator[JwksServer]:
+    server = JwksServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sender() -> Signer:
+    """PPS's signing key, published in its JWKS."""
+    return Signer("pps-signing-key-1")
+
+
+@pytest.fixture(scope="session")
+def attacker() -> Signer:
+    """A key nobody trusts."""
+    return Signer("attacker-key")
+
+
+@pytest.fixture
+def jwks(jwks_server: JwksServer, sender: Signer) -> JwksServer:
+    jwks_server.reset([sender.jwk()])
+    return jwks_server
+
+
+@pytest.fixture
+def stack(moto_endpoint: str, aws_proxy: AwsProxy, jwks: JwksServer) -> Deployment:
+    deployment = deploy(moto_endpoint, {"PpsIssuer": jwks.issuer})
+    aws_proxy.reset()
+    return deployment
+
+
+@pytest.fixture
+def new_sandbox(monkeypatch: pytest.MonkeyPatch, stack: Deployment, aws_proxy: AwsProxy) -> Callable[..., Sandbox]:
+    """A fresh Lambda sandbox with the template's environment (overridable) and AWS behind the proxy."""
+
+    def make(**overrides: str) -> Sandbox:
+        for name, value in {**sandbox_environment(stack, aws_proxy), **overrides}.items():
+            monkeypatch.setenv(name, value)
+        return Sandbox()
+
+    return make
+
+
+def sandbox_environment(stack: Deployment, aws_proxy: AwsProxy) -> dict[str, str]:
+    return {**stack.environment(), "AWS_ENDPOINT_URL": aws_proxy.url}
+
+
+@pytest.fixture
+def sandbox(new_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    return new_sandbox()
+
+
+@pytest.fixture
+def token(sender: Signer, stack: Deployment) -> Callable[..., str]:
+    """A valid token from PPS for this deployment; keyword arguments as for Signer.token."""
+    environment = stack.environment()
+
+    def make(**options: Any) -> str:
+        return sender.token(environment["PPS_ISSUER"], environment["PPS_AUDIENCE"], **options)
+
+    return make
+
+
+@pytest.fixture
+def logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The receiver's structured log lines, parsed."""
+    handler = receiver_logger.registered_handler
+    stream = io.StringIO()
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    handler.setStream(previous)  # type: ignore[attr-defined]
