@@ -2,7 +2,8 @@
 
 It names every AWS call it forwards ("dynamodb.PutItem", "sns.Publish", "s3.PutObject"), so tests
 count calls at the HTTP level, and it injects real failures on demand: a 500 in the service's own
-error format, a dropped connection, or a hang. The SDK sees exactly what it would see from AWS.
+error format, a dropped connection, a hang that never answers, or a delay before a real answer.
+The SDK sees exactly what it would see from AWS.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
-Mode = Literal["error", "drop", "hang"]
+Mode = Literal["error", "drop", "hang", "delay"]
 
 _SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "proxy-connection", "upgrade"}
@@ -125,7 +126,9 @@ class AwsProxy:
                 body = self.rfile.read(length) if length else b""
                 operation = operation_name(self.command, self.path, self.headers, body)
                 fault = proxy._record(operation)
-                if fault is not None:
+                if fault is not None and fault.mode == "delay":
+                    time.sleep(fault.seconds)
+                elif fault is not None:
                     self._inject(fault, operation.split(".", 1)[0])
                     return
                 upstream = http.client.HTTPConnection(*proxy.upstream, timeout=60)

@@ -37,7 +37,12 @@ def needs_claim_check(body: bytes, attributes: MessageAttributes, threshold: int
 
 
 def payload_key(tenant_id: str, webhook_id: str) -> str:
-    return f"payloads/{quote(tenant_id, safe='')}/{quote(webhook_id, safe='')}"
+    """One object per tenant and webhook id; "." is escaped too, so no id reads as a path segment."""
+    return f"payloads/{_segment(tenant_id)}/{_segment(webhook_id)}"
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="").replace(".", "%2E")
 
 
 def pointer_message(bucket: str, key: str) -> str:

@@ -1,0 +1,134 @@
+"""read_webhook: what PPS must always send, and what is passed through untouched."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from pps_webhooks.errors import BadRequest
+from pps_webhooks.http_event import HttpRequest, read_request
+from pps_webhooks.webhook import MAX_HEADER_BYTES, Webhook, read_webhook
+
+ORDER_BODY = '{"orderId":"ORD-1001","status":"placed","product":"adv-120","quantity":2,"currency":"USD"}'
+PPS_HEADERS = {
+    "X-Pps-Topic": "orders/placed",
+    "X-Pps-Sub-Topic": "product:adv/adv-120",
+    "X-Pps-Tenant-Id": "OU1243",
+    "X-Pps-Webhook-Id": "279e4e55-dfa0-4e04-b717-148ae547ab7d",
+    "X-Pps-Triggered-At": "2024-01-1T10:00:00.7777748Z",
+}
+REQUIRED = ("X-Pps-Topic", "X-Pps-Tenant-Id", "X-Pps-Webhook-Id")
+OPTIONAL = ("X-Pps-Sub-Topic", "X-Pps-Triggered-At")
+
+
+def request(headers: dict[str, str], body: str | None = ORDER_BODY) -> HttpRequest:
+    return read_request({"headers": headers, "body": body, "isBase64Encoded": False})
+
+
+def problems_of(http_request: HttpRequest) -> list[str]:
+    with pytest.raises(BadRequest) as raised:
+        read_webhook(http_request)
+    assert raised.value.reason == "invalid-request"
+    return raised.value.problems
+
+
+def test_a_complete_webhook_is_read_with_every_value_untouched() -> None:
+    webhook = read_webhook(request(PPS_HEADERS))
+
+    assert webhook == Webhook(
+        topic="orders/placed",
+        tenant_id="OU1243",
+        webhook_id="279e4e55-dfa0-4e04-b717-148ae547ab7d",
+        body=ORDER_BODY,
+        sub_topic="product:adv/adv-120",
+        triggered_at="2024-01-1T10:00:00.7777748Z",  # not a valid ISO date: passed on, not parsed
+    )
+    assert webhook.headers == PPS_HEADERS
+
+
+def test_header_names_in_any_case_are_read_under_their_canonical_names() -> None:
+    webhook = read_webhook(request({name.lower(): value for name, value in PPS_HEADERS.items()}))
+
+    assert webhook.headers == PPS_HEADERS
+
+
+def test_every_problem_is_named_at_once() -> None:
+    assert problems_of(request({}, body=None)) == [
+        "missing header X-Pps-Topic",
+        "missing header X-Pps-Tenant-Id",
+        "missing header X-Pps-Webhook-Id",
+        "missing body",
+    ]
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+@pytest.mark.parametrize("absent", [None, "", "   "], ids=["absent", "empty", "blank"])
+def test_a_missing_required_header_is_named(name: str, absent: str | None) -> None:
+    headers = {key: value for key, value in PPS_HEADERS.items() if key != name}
+    if absent is not None:
+        headers[name] = absent
+
+    assert problems_of(request(headers)) == [f"missing header {name}"]
+
+
+@pytest.mark.parametrize("body", [None, "", "  \r\n\t "])
+def test_a_missing_or_blank_body_is_named(body: str | None) -> None:
+    assert problems_of(request(PPS_HEADERS, body)) == ["missing body"]
+
+
+@pytest.mark.parametrize("name", [*REQUIRED, *OPTIONAL])
+def test_a_header_longer_than_the_bound_is_refused(name: str) -> None:
+    assert problems_of(request({**PPS_HEADERS, name: "x" * (MAX_HEADER_BYTES + 1)})) == [
+        f"header {name} is longer than 512 bytes"
+    ]
+
+
+def test_the_header_bound_counts_utf8_bytes_not_characters() -> None:
+    too_long = "é" * (MAX_HEADER_BYTES // 2 + 1)  # 257 characters, 514 bytes
+
+    assert problems_of(request({**PPS_HEADERS, "X-Pps-Webhook-Id": too_long})) == [
+        "header X-Pps-Webhook-Id is longer than 512 bytes"
+    ]
+
+
+def test_a_header_of_exactly_the_bound_is_accepted() -> None:
+    webhook_id = "x" * MAX_HEADER_BYTES
+
+    assert read_webhook(request({**PPS_HEADERS, "X-Pps-Webhook-Id": webhook_id})).webhook_id == webhook_id
+
+
+def test_a_body_that_is_not_utf8_is_refused() -> None:
+    event = {"headers": PPS_HEADERS, "body": base64.b64encode(b"\xff\xfe\x00order").decode(), "isBase64Encoded": True}
+
+    with pytest.raises(BadRequest) as raised:
+        read_webhook(read_request(event))
+
+    assert raised.value.reason == "invalid-body"
+    assert raised.value.problems == ["body is not UTF-8 text"]
+
+
+def test_a_base64_utf8_body_is_decoded_to_text() -> None:
+    body = '{"note":"café ☕"}'
+    event = {"headers": PPS_HEADERS, "body": base64.b64encode(body.encode()).decode(), "isBase64Encoded": True}
+
+    assert read_webhook(read_request(event)).body == body
+
+
+@pytest.mark.parametrize("absent", [None, ""], ids=["absent", "empty"])
+def test_optional_headers_that_are_not_sent_are_none_and_left_out(absent: str | None) -> None:
+    headers = {name: value for name, value in PPS_HEADERS.items() if name not in OPTIONAL}
+    if absent is not None:
+        headers.update(dict.fromkeys(OPTIONAL, absent))
+
+    webhook = read_webhook(request(headers))
+
+    assert webhook.sub_topic is None
+    assert webhook.triggered_at is None
+    assert webhook.headers == {name: PPS_HEADERS[name] for name in REQUIRED}
+
+
+def test_the_body_is_passed_through_byte_for_byte() -> None:
+    body = '  {"b": 2,\n "a": "ü"}  \n'
+
+    assert read_webhook(request(PPS_HEADERS, body)).body == body
