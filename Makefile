@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt scripts/
 
 install: $(VENV)/.installed ## Create .venv (Python 3.13) with every dependency
 
-test: lint typecheck validate unit integration ## Everything CI runs: lint, types, template, unit and integration tests
+test: lint typecheck validate unit integration build ## Everything CI runs: lint, types, template, tests, sam build
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
