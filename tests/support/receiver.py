@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from local.template import ROOT
 from tests.support.lambda_context import LambdaContext
-from tests.support.template import ROOT
 
 APP = ROOT / "functions" / "webhook_receiver" / "app.py"
 _sandboxes = itertools.count()
