@@ -13,7 +13,7 @@ from pps_webhooks.auth import TokenRules
 from pps_webhooks.claims import Claims
 from pps_webhooks.errors import WebhookError
 from pps_webhooks.http_event import read_request
-from pps_webhooks.jwks import JwksKeys
+from pps_webhooks.jwks import JwksKeys, StaticKeys
 from pps_webhooks.observability import logger, metrics, tracer
 from pps_webhooks.publish import Publisher, Routes
 from pps_webhooks.receiver import Receiver
@@ -33,7 +33,9 @@ def _count_jwks_failure(reason: str) -> None:
 settings = ReceiverSettings.from_env()
 receiver = Receiver(
     rules=TokenRules(settings.issuer, settings.audience, settings.leeway_seconds, settings.max_token_bytes),
-    keys=JwksKeys(
+    keys=StaticKeys(settings.jwks)
+    if settings.jwks
+    else JwksKeys(
         settings.jwks_uri,
         cache_seconds=settings.jwks_cache_seconds,
         refresh_cooldown_seconds=settings.jwks_refresh_cooldown_seconds,

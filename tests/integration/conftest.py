@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from pps_webhooks.observability import logger as receiver_logger
 from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
-from tests.support.receiver import Sandbox
+from tests.support.receiver import RECEIVER, Sandbox
 from tests.support.stack import Deployment, deploy
 from tests.support.tokens import Signer
 
@@ -70,18 +70,19 @@ def stack(moto_endpoint: str, aws_proxy: AwsProxy, jwks: JwksServer) -> Deployme
 
 @pytest.fixture
 def new_sandbox(monkeypatch: pytest.MonkeyPatch, stack: Deployment, aws_proxy: AwsProxy) -> Callable[..., Sandbox]:
-    """A fresh Lambda sandbox with the template's environment (overridable) and AWS behind the proxy."""
+    """A fresh Lambda sandbox of a function (the receiver unless named), with the template's environment
+    (overridable) and AWS behind the proxy."""
 
-    def make(**overrides: str) -> Sandbox:
-        for name, value in {**sandbox_environment(stack, aws_proxy), **overrides}.items():
+    def make(function: str = RECEIVER, **overrides: str) -> Sandbox:
+        for name, value in {**sandbox_environment(stack, aws_proxy, function), **overrides}.items():
             monkeypatch.setenv(name, value)
-        return Sandbox()
+        return Sandbox(function)
 
     return make
 
 
-def sandbox_environment(stack: Deployment, aws_proxy: AwsProxy) -> dict[str, str]:
-    return {**stack.environment(), "AWS_ENDPOINT_URL": aws_proxy.url}
+def sandbox_environment(stack: Deployment, aws_proxy: AwsProxy, function: str = RECEIVER) -> dict[str, str]:
+    return {**stack.environment(function), "AWS_ENDPOINT_URL": aws_proxy.url}
 
 
 @pytest.fixture

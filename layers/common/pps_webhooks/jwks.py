@@ -96,3 +96,16 @@ class JwksKeys:
         if key_set is None:
             return None
         return next((key for key in key_set.keys if key.key_id == kid and key.public_key_use in ("sig", None)), None)
+
+
+class StaticKeys:
+    """Implements `auth.SigningKeys` over a JWKS document given inline (PPS_JWKS): nothing is fetched."""
+
+    def __init__(self, document: str) -> None:
+        self._keys = {key.key_id: key for key in PyJWKSet.from_json(document).keys if key.key_id}
+
+    def signing_key(self, kid: str) -> PyJWK:
+        key = self._keys.get(kid)
+        if key is None:
+            raise Forbidden("unknown-kid")
+        return key

@@ -20,6 +20,7 @@ class ReceiverSettings:
     issuer: str
     audience: str
     jwks_uri: str
+    """Where the sender's JWKS is fetched from, unless `jwks` is given."""
     allowed_tenants: frozenset[str]
     idempotency_table: str
     topic_arns: Mapping[str, str]
@@ -32,6 +33,8 @@ class ReceiverSettings:
     jwks_timeout_seconds: float = 3.0
     max_token_bytes: int = 8192
     claim_check_threshold_bytes: int = SNS_MESSAGE_LIMIT_BYTES
+    jwks: str = ""
+    """An inline JWKS document (PPS_JWKS): keys trusted as given, never fetched. For `sam local invoke`."""
 
     @property
     def retention_seconds(self) -> int:
@@ -59,6 +62,7 @@ class ReceiverSettings:
             claim_check_threshold_bytes=_int(
                 env, "CLAIM_CHECK_THRESHOLD_BYTES", SNS_MESSAGE_LIMIT_BYTES, low=1, high=SNS_MESSAGE_LIMIT_BYTES
             ),
+            jwks=_inline_jwks(env.get("PPS_JWKS", "")),
         )
         if not settings.jwks_uri.startswith(("https://", "http://")):
             raise SettingsError("PPS_JWKS_URI must be an http(s) URL")
@@ -85,6 +89,18 @@ def parse_topic_arns(raw: str) -> dict[str, str]:
     ):
         raise SettingsError('TOPIC_ARNS must map each X-Pps-Topic to a topic ARN, e.g. {"orders/placed": "arn:..."}')
     return mapping
+
+
+def _inline_jwks(raw: str) -> str:
+    if not raw.strip():
+        return ""
+    try:
+        document = json.loads(raw)
+    except ValueError as error:
+        raise SettingsError("PPS_JWKS must be a JWKS JSON document") from error
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list) or not document["keys"]:
+        raise SettingsError('PPS_JWKS must be a JWKS JSON document: {"keys": [...]}')
+    return raw
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
