@@ -33,8 +33,9 @@ lint: install ## ruff lint and format check
 typecheck: install ## mypy
 	$(BIN)/mypy
 
-validate: install ## sam validate --lint (cfn-lint) on template.yaml
+validate: install ## sam validate --lint (cfn-lint) on template.yaml and the examples
 	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/sam validate --lint --template examples/subscriber-stack.yaml
 
 unit: install ## Unit tests: pure decisions, no network
 	$(BIN)/python -m pytest tests/unit
