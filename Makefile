@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install test lint typecheck validate unit integration build deploy clean
+.PHONY: help install test lint typecheck validate unit integration events consumer build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ unit: install ## Unit tests: pure decisions, no network
 
 integration: install ## Integration tests: the real handler against a moto server and a loopback JWKS
 	$(BIN)/python -m pytest tests/integration
+
+events: install ## Re-create the sample events in events/ (signed by the development key)
+	PYTHONPATH=.:layers/common $(BIN)/python -m local.events
+
+consumer: install ## Add a consumer: make consumer NAME=invoice-sync TOPIC=orders/placed [SUB_TOPIC_PREFIX=product:adv/]
+	PYTHONPATH=.:layers/common $(BIN)/python -m local.new_consumer "$(NAME)" "$(TOPIC)" --sub-topic-prefix "$(SUB_TOPIC_PREFIX)"
 
 build: install ## sam build (needs only PyPI)
 	$(BIN)/sam build
