@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
+from local import events
 from pps_webhooks.errors import BadRequest
 from pps_webhooks.http_event import HttpResponse, read_request
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLES = {"http": "http-api-orders-placed.json", "rest": "rest-api-orders-placed.json"}
 REQUEST_IDS = {"http": "Rx6sLjQ5IAMEVxA=", "rest": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}
-ORDER_BODY = '{"orderId":"ORD-1001","status":"placed","product":"adv-120","quantity":2,"currency":"USD"}'
+WEBHOOK_IDS = {"http": events.PLACED_ID, "rest": "8d1f7c3e-2a64-4b9e-b0f5-6c3a9e2d1b47"}
+BODIES = {"http": events.PLACED_BODY, "rest": events.PLACED_BODY.replace("ORD-1001", "ORD-1002")}
 
 
 def sample(fmt: str) -> dict[str, Any]:
@@ -30,10 +32,10 @@ def test_a_sample_event_is_read_as_api_gateway_sent_it(fmt: str) -> None:
 
     assert request.header("X-Pps-Topic") == "orders/placed"
     assert request.header("X-Pps-Tenant-Id") == "OU1243"
-    assert request.header("X-Pps-Webhook-Id") == "279e4e55-dfa0-4e04-b717-148ae547ab7d"
+    assert request.header("X-Pps-Webhook-Id") == WEBHOOK_IDS[fmt]
     assert request.header("X-Pps-Triggered-At") == "2024-01-1T10:00:00.7777748Z"
-    assert request.header("Authorization") == "Bearer REPLACE-WITH-A-TOKEN-SIGNED-BY-THE-ISSUER"
-    assert request.body() == ORDER_BODY.encode()
+    assert request.header("Authorization") == f"Bearer {events.sample_token()}"
+    assert request.body() == BODIES[fmt].encode()
     assert request.base64_encoded is False
     assert request.request_id == REQUEST_IDS[fmt]
 
@@ -57,7 +59,7 @@ def test_a_rest_event_with_null_headers_has_no_headers() -> None:
 
     assert dict(request.headers) == {}
     assert request.header("X-Pps-Topic") is None
-    assert request.body() == ORDER_BODY.encode()
+    assert request.body() == BODIES["rest"].encode()
 
 
 def test_a_header_with_a_null_value_is_left_out() -> None:
