@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local import dev_key
+from local import dev_key, lambda_events
 from local.template import ROOT
 
 EVENTS = ROOT / "events"
@@ -146,56 +146,37 @@ def rest_api_event(pps: dict[str, str], body: str, *, token: str, request_id: st
 
 def sqs_event(queue: str, pps: dict[str, str], body: str, message_id: str) -> dict[str, Any]:
     """What Lambda passes a function fed by an SQS queue that SNS delivers to with raw message delivery."""
-    return {
-        "Records": [
-            {
-                "messageId": message_id,
-                "receiptHandle": f"AQEB{hashlib.sha256(message_id.encode()).hexdigest()}",
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1704103201500",
-                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                    "ApproximateFirstReceiveTimestamp": "1704103201600",
-                },
-                "messageAttributes": {
-                    name: {"stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
-                    for name, value in pps.items()
-                },
-                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:pps-webhooks-{queue}",
-                "awsRegion": REGION,
-            }
-        ]
+    message = {
+        "MessageId": message_id,
+        "ReceiptHandle": f"AQEB{hashlib.sha256(message_id.encode()).hexdigest()}",
+        "Body": body,
+        "Attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1704103201500",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": "1704103201600",
+        },
+        "MessageAttributes": {name: {"DataType": "String", "StringValue": value} for name, value in pps.items()},
+        "MD5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
     }
+    return lambda_events.sqs_event([message], f"arn:aws:sqs:{REGION}:{ACCOUNT}:pps-webhooks-{queue}")
 
 
 def sns_event(topic: str, pps: dict[str, str], body: str, message_id: str) -> dict[str, Any]:
     """What Lambda passes a function subscribed to an SNS topic directly."""
     topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:pps-webhooks-{topic}"
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{topic_arn}:0b6941c3-f04d-4d3e-a66d-b1df00e1e381",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": message_id,
-                    "TopicArn": topic_arn,
-                    "Subject": None,
-                    "Message": body,
-                    "Timestamp": "2024-01-01T10:00:01.500Z",
-                    "SignatureVersion": "1",
-                    "Signature": base64.b64encode(b"sample-signature").decode(),
-                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sample.pem",
-                    "UnsubscribeUrl": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic_arn}",
-                    "MessageAttributes": {name: {"Type": "String", "Value": value} for name, value in pps.items()},
-                },
-            }
-        ]
+    envelope = {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": topic_arn,
+        "Message": body,
+        "Timestamp": "2024-01-01T10:00:01.500Z",
+        "SignatureVersion": "1",
+        "Signature": base64.b64encode(b"sample-signature").decode(),
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sample.pem",
+        "MessageAttributes": {name: {"Type": "String", "Value": value} for name, value in pps.items()},
     }
+    return lambda_events.sns_event(envelope, f"{topic_arn}:0b6941c3-f04d-4d3e-a66d-b1df00e1e381")
 
 
 def samples() -> list[Sample]:

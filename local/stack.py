@@ -121,6 +121,8 @@ def deploy(endpoint: str, parameters: dict[str, str] | None = None) -> Deploymen
             filter_policy=props.get("FilterPolicy"),
             filter_policy_scope=props.get("FilterPolicyScope"),
         )
+    for name in template["Resources"]:
+        refs.setdefault(name, name)  # not emulated (HTTP API, layers, log groups...), but still referenced
     return deployment
 
 

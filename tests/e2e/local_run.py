@@ -1,0 +1,163 @@
+"""`python -m local.run` as a subprocess (what `make run` starts), and the HTTP and AWS calls tests make to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local import dev_key
+from local.send import pps_timestamp
+
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, whatever the proxy settings
+
+
+def python_path(root: Path) -> str:
+    return os.pathsep.join([str(root), str(root / "layers" / "common")])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def eventually[T](check: Callable[[], T | None], what: str, timeout: float = 20) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s")
+        time.sleep(0.2)
+
+
+@dataclass
+class LocalRun:
+    process: subprocess.Popen[bytes]
+    log: Path
+    url: str
+    aws_endpoint: str
+    tokens_sent: list[str] = field(default_factory=list)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            pytest.fail(f"the local run exited with {self.process.returncode}:\n{self.output()}")
+        try:
+            with OPENER.open(f"{self.url}/.well-known/jwks.json", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> int:
+        """Ctrl-C, as a developer stops it."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=10)
+
+    def post(
+        self,
+        body: str,
+        *,
+        topic: str = "orders/placed",
+        sub_topic: str = "product:adv/adv-120",
+        webhook_id: str | None = None,
+        triggered_at: str | None = None,
+        token: str | None = None,
+        without: tuple[str, ...] = (),
+    ) -> tuple[int, dict[str, Any]]:
+        token = token or dev_key.token()
+        self.tokens_sent.append(token)
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "X-Pps-Topic": topic,
+            "X-Pps-Sub-Topic": sub_topic,
+            "X-Pps-Tenant-Id": "OU1243",
+            "X-Pps-Webhook-Id": webhook_id or str(uuid.uuid4()),
+            "X-Pps-Triggered-At": triggered_at or pps_timestamp(),
+        }
+        for name in without:
+            del headers[name]
+        request = urllib.request.Request(f"{self.url}/webhooks", data=body.encode(), headers=headers, method="POST")
+        try:
+            with OPENER.open(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name="us-east-1")  # type: ignore[call-overload]
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = (
+            self.client("dynamodb")
+            .get_item(
+                TableName="OrdersTable",
+                Key={"tenantId": {"S": "OU1243"}, "orderId": {"S": order_id}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        return item
+
+    def drained(self, queue: str) -> bool:
+        """Every message of the queue processed: none waiting, none being processed."""
+        sqs = self.client("sqs")
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return all(value == "0" for value in attributes.values())
+
+    def dead_letters(self, queue: str) -> list[dict[str, Any]]:
+        sqs = self.client("sqs")
+        messages: list[dict[str, Any]] = sqs.receive_message(
+            QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"],
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=0,
+        ).get("Messages", [])
+        return messages
+
+
+@contextmanager
+def local_run_in(root: Path, log: Path) -> Iterator[LocalRun]:
+    """The local run of the repository at `root`, on free ports, until the block ends."""
+    port, aws_port = free_port(), free_port()
+    env = {**os.environ, "PORT": str(port), "LOCAL_AWS_PORT": str(aws_port), "PYTHONPATH": python_path(root)}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.run"], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    run = LocalRun(process, log, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}")
+    try:
+        eventually(run.ready, "the local run serving its JWKS", timeout=30)
+        yield run
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
