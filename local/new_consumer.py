@@ -2,8 +2,8 @@
 
 Adds a consumer to this template: a function subscribed to the topic for TOPIC (optionally only for
 X-Pps-Sub-Topic values starting with SUB_TOPIC_PREFIX, by an SNS filter policy), a dead-letter queue
-for deliveries it cannot process, a log group with retention, and functions/<name>/ with a thin handler
-and a logic module to fill in.
+for deliveries it cannot process with an alarm on it, a log group with retention, and functions/<name>/
+with a thin handler and a logic module to fill in.
 """
 
 from __future__ import annotations
@@ -93,6 +93,25 @@ RESOURCES = """
     Properties:
       LogGroupName: !Sub /aws/lambda/${{{logical_id}}}
       RetentionInDays: !Ref LogRetentionDays
+
+  {prefix}DeadLetterAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: >-
+        {logical_id} failed on deliveries three times and parked them in its dead-letter queue (output
+        {prefix}DeadLetterQueueUrl). Read one, fix the cause (the function's ERROR logs), then re-invoke them:
+        make redrive QUEUE=<that URL> FUNCTION=<the function's name>.
+      Namespace: AWS/SQS
+      MetricName: ApproximateNumberOfMessagesVisible
+      Dimensions: [{{Name: QueueName, Value: !GetAtt {prefix}DeadLetterQueue.QueueName}}]
+      Statistic: Maximum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [!Ref AlarmTopic]
+      OKActions: [!Ref AlarmTopic]
 """
 
 FILTER_POLICY = """

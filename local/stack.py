@@ -1,7 +1,7 @@
 """template.yaml's resources, created in an AWS emulator (moto) as CloudFormation would create them.
 
-Tables, buckets, topics, queues (with their redrive policies) and subscriptions (with their raw-delivery
-and filter-policy settings) are made from their definitions in the template, and each function's
+Tables, buckets, topics, queues (with their redrive policies) and queue subscriptions (with their
+raw-delivery and filter-policy settings) are made from their definitions in the template, and each function's
 environment is the template's own, resolved against them: the local run and the tests cannot drift from
 what `sam deploy` creates.
 """
@@ -111,6 +111,9 @@ def deploy(endpoint: str, parameters: dict[str, str] | None = None) -> Deploymen
         attributes[f"{name}.QueueUrl"] = refs[name]
 
     for name, resource in resources_of_type(template, "AWS::SNS::Subscription").items():
+        # Only queue subscriptions are emulated: the archive's Firehose stream and e-mail are not.
+        if resource["Properties"]["Protocol"] != "sqs":
+            continue
         props = deployment.resolver().resolve(resource["Properties"])
         refs[name] = subscribe(
             sns,
