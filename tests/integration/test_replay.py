@@ -1,0 +1,325 @@
+"""`make replay` over an archive in the exact Firehose format, in a moto bucket: only the in-window
+notifications of the one topic reach the one target, with body and attributes intact, and nothing is
+published to SNS."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from local.lambda_events import sns_event
+from local.replay import FunctionTarget, QueueTarget, Window, aws_config, main, parse_moment, replay
+from local.stack import ACCOUNT, REGION
+from local.template import load_template, resources_of_type
+from pps_webhooks.claim_check import pointer_message
+from tests.support.aws_proxy import AwsProxy
+from tests.support.receiver import Sandbox
+from tests.support.stack import Deployment
+
+SINCE, UNTIL = "2024-01-01", "2024-01-03"
+WINDOW = Window(parse_moment(SINCE, "SINCE"), parse_moment(UNTIL, "UNTIL"))
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:OrdersPlacedFunction"
+
+
+def notification(topic_arn: str, topic: str, timestamp: str, body: str, *, size: int | None = None) -> dict[str, Any]:
+    """An SNS notification as SNS hands a non-raw subscriber (Firehose), one per archive line."""
+    message_id = str(uuid.uuid4())
+    attributes = {
+        "X-Pps-Topic": {"Type": "String", "Value": topic},
+        "X-Pps-Sub-Topic": {"Type": "String", "Value": "product:adv/adv-120"},
+        "X-Pps-Tenant-Id": {"Type": "String", "Value": "OU1243"},
+        "X-Pps-Webhook-Id": {"Type": "String", "Value": str(uuid.uuid4())},
+        "X-Pps-Triggered-At": {"Type": "String", "Value": timestamp.replace("Z", "0000Z")},
+    }
+    if size is not None:
+        attributes["ExtendedPayloadSize"] = {"Type": "Number", "Value": str(size)}
+    return {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": topic_arn,
+        "Message": body,
+        "Timestamp": timestamp,
+        "SignatureVersion": "1",
+        "Signature": "c2lnbmF0dXJl",
+        "SigningCertURL": f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-0000.pem",
+        "UnsubscribeURL": f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic_arn}:1",
+        "MessageAttributes": attributes,
+    }
+
+
+def order(order_id: str) -> str:
+    return json.dumps({"orderId": order_id, "status": "placed", "quantity": 2})
+
+
+@dataclass
+class Archive:
+    bucket: str
+    expected: list[dict[str, Any]]
+    """The notifications of orders/placed in the window, in timestamp order."""
+
+    def put(
+        self, stack: Deployment, topic: str, day: str, lines: Sequence[dict[str, Any] | str], *, gz: bool = True
+    ) -> None:
+        text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+        name = f"PPS-WebhookArchiveStream-1-{day}-10-00-00-{uuid.uuid4()}" + (".gz" if gz else "")
+        key = f"webhooks/topic={topic.replace('/', '_')}/date={day}/{name}"
+        data = gzip.compress(text.encode()) if gz else text.encode()
+        stack.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)
+
+
+def archive_bucket(stack: Deployment) -> str:
+    """The template's ArchiveBucket as local.stack creates it, or one made here while the template has none."""
+    if "ArchiveBucket" in resources_of_type(load_template(), "AWS::S3::Bucket"):
+        return stack.refs["ArchiveBucket"]
+    stack.client("s3").create_bucket(Bucket=f"archivebucket-{ACCOUNT}")
+    return f"archivebucket-{ACCOUNT}"
+
+
+@pytest.fixture
+def archive(stack: Deployment) -> Archive:
+    placed, updated = stack.refs["OrdersPlacedTopic"], stack.refs["OrdersUpdatedTopic"]
+    big = json.dumps({"orderId": "R-2", "status": "placed", "blob": "x" * 300_000})
+    key = f"payloads/OU1243/{uuid.uuid4()}"
+    stack.client("s3").put_object(Bucket=stack.refs["PayloadBucket"], Key=key, Body=big.encode())
+
+    first = notification(placed, "orders/placed", "2024-01-01T10:00:01.500Z", order("R-1"))
+    claim_checked = notification(
+        placed,
+        "orders/placed",
+        "2024-01-01T12:00:00.000Z",
+        pointer_message(stack.refs["PayloadBucket"], key),
+        size=len(big),
+    )
+    third = notification(placed, "orders/placed", "2024-01-02T08:00:00.000Z", order("R-3"))
+    # Published a millisecond before the window ends, archived after midnight: in the next day's partition.
+    last = notification(placed, "orders/placed", "2024-01-02T23:59:59.999Z", order("R-4"))
+    archive = Archive(archive_bucket(stack), [first, claim_checked, third, last])
+
+    day_before = notification(placed, "orders/placed", "2023-12-31T10:00:00.000Z", order("X-day-before"))
+    before = notification(placed, "orders/placed", "2023-12-31T23:59:59.900Z", order("X-before"))
+    at_until = notification(placed, "orders/placed", "2024-01-03T00:00:00.000Z", order("X-until"))
+    later = notification(placed, "orders/placed", "2024-01-05T09:00:00.000Z", order("X-later"))
+    folded = notification(placed, "orders_placed", "2024-01-02T09:00:00.000Z", order("X-folded"))
+    other = notification(updated, "orders/updated", "2024-01-01T11:00:00.000Z", order("X-updated"))
+    archive.put(stack, "orders/placed", "2023-12-31", [day_before])
+    archive.put(stack, "orders/placed", "2024-01-01", [first, before])
+    archive.put(stack, "orders/placed", "2024-01-01", [claim_checked, first])  # Firehose delivered `first` twice
+    archive.put(stack, "orders/placed", "2024-01-02", [third, folded], gz=False)
+    archive.put(stack, "orders/placed", "2024-01-03", [last, at_until])
+    archive.put(stack, "orders/placed", "2024-01-05", [later])
+    archive.put(stack, "orders/updated", "2024-01-01", [other])
+    return archive
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for _ in range(20):
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not batch:
+            break
+        messages += batch
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]} for i, message in enumerate(batch)],
+        )
+    return messages
+
+
+def as_raw_delivery(envelope: dict[str, Any]) -> tuple[str, dict[str, dict[str, str]]]:
+    """What SNS raw delivery puts in an SQS queue: the message, and the attributes typed."""
+    attributes = {
+        name: {"DataType": value["Type"], "StringValue": value["Value"]}
+        for name, value in envelope["MessageAttributes"].items()
+    }
+    return envelope["Message"], attributes
+
+
+def test_the_in_window_webhooks_of_the_topic_reach_the_queue_as_raw_delivery_and_nothing_else(
+    stack: Deployment, archive: Archive, aws_proxy: AwsProxy
+) -> None:
+    sqs = stack.client("sqs")
+
+    summary = replay(
+        s3=boto3.client("s3", endpoint_url=aws_proxy.url, region_name=REGION, config=aws_config()),
+        bucket=archive.bucket,
+        topic="orders/placed",
+        window=WINDOW,
+        target=QueueTarget.connect(sqs, stack.refs["OrdersPlacedQueue"]),
+        sns=stack.client("sns"),
+        progress=io.StringIO(),
+    )
+
+    received = drain(sqs, stack.refs["OrdersPlacedQueue"])
+    assert sorted((m["Body"], m["MessageAttributes"]) for m in received) == sorted(
+        as_raw_delivery(envelope) for envelope in archive.expected
+    )
+    assert (summary.found, summary.sent, summary.failed) == (4, 4, 0)
+    assert (summary.outside_window, summary.other_topic, summary.duplicates, summary.unreadable) == (2, 1, 1, 0)
+    # One listing, from the first partition to the last, and only their objects read
+    assert (aws_proxy.count("s3.GetBucket"), aws_proxy.count("s3.GetObject"), summary.objects) == (1, 4, 4)
+    assert (summary.first, summary.last) == ("2024-01-01T10:00:01.500Z", "2024-01-02T23:59:59.999Z")
+    assert summary.ok
+    # One consumer only: nothing went through SNS, nothing reached the other queue
+    assert all(not published for published in stack.all_published().values())
+    assert drain(sqs, stack.refs["OrdersUpdatedQueue"]) == []
+
+
+def test_a_dry_run_reads_and_counts_but_sends_nothing(
+    stack: Deployment,
+    archive: Archive,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+
+    code = main(
+        {
+            "TOPIC": "orders/placed",
+            "SINCE": SINCE,
+            "UNTIL": UNTIL,
+            "TARGET": stack.refs["OrdersPlacedQueue"],
+            "ARCHIVE_BUCKET": archive.bucket,
+            "DRY_RUN": "1",
+        }
+    )
+
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "would send       4" in output
+    assert "dry run: nothing sent" in output
+    assert output.count("idempotent") == 1
+    assert stack.queue_depth("OrdersPlacedQueue") == 0
+
+
+def test_the_archive_bucket_comes_from_the_stack_output_when_not_given(
+    stack: Deployment,
+    archive: Archive,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    stack.client("cloudformation").create_stack(
+        StackName="pps-webhooks",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"ArchiveBucketName": {"Value": archive.bucket}},
+            }
+        ),
+    )
+
+    code = main({"TOPIC": "orders/placed", "SINCE": SINCE, "UNTIL": UNTIL, "TARGET": stack.refs["OrdersPlacedQueue"]})
+
+    assert code == 0
+    assert f"s3://{archive.bucket}/webhooks/topic=orders_placed/" in capsys.readouterr().out
+    assert stack.queue_depth("OrdersPlacedQueue") == 4
+
+
+class SandboxLambda:
+    """Stands in for the Lambda client, the one stand-in here: moto cannot run functions without Docker.
+    It runs the real handler in-process as Lambda would (a synchronous invoke) and records each event."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
+        assert InvocationType == "RequestResponse"
+        event = json.loads(Payload)
+        self.events.append(event)
+        try:
+            result = self.sandbox.handle(event)
+        except Exception as error:  # as Lambda: an unhandled exception is a FunctionError
+            failure = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            return {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": io.BytesIO(json.dumps(failure).encode()),
+            }
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(result).encode())}
+
+
+def test_a_function_gets_the_exact_sns_event_and_a_function_error_counts_as_failed(
+    stack: Deployment, archive: Archive, new_sandbox: Callable[..., Sandbox]
+) -> None:
+    sns = stack.client("sns")
+    subscription_arn = sns.subscribe(
+        TopicArn=stack.refs["OrdersPlacedTopic"],
+        Protocol="lambda",
+        Endpoint=FUNCTION_ARN,
+        Attributes={"FilterPolicy": json.dumps({"X-Pps-Sub-Topic": [{"prefix": "product:adv/"}]})},
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    broken = notification(stack.refs["OrdersPlacedTopic"], "orders/placed", "2024-01-02T12:00:00.000Z", "not json")
+    archive.put(stack, "orders/placed", "2024-01-02", [broken])
+    function = SandboxLambda(new_sandbox("OrdersPlacedFunction"))
+
+    summary = replay(
+        s3=stack.client("s3"),
+        bucket=archive.bucket,
+        topic="orders/placed",
+        window=WINDOW,
+        target=FunctionTarget(function, "OrdersPlacedFunction"),
+        sns=sns,
+        progress=io.StringIO(),
+    )
+
+    in_order = [archive.expected[0], archive.expected[1], archive.expected[2], broken, archive.expected[3]]
+    assert function.events == [sns_event(envelope, subscription_arn) for envelope in in_order]
+    assert (summary.found, summary.sent, summary.failed) == (5, 4, 1)
+    assert summary.reasons == {"FunctionError MalformedDelivery": 1}
+    assert not summary.ok
+    assert any("filter policy" in note for note in summary.notes)
+    orders = {item["orderId"] for item in stack.items("OrdersTable")}
+    assert orders == {"R-1", "R-2", "R-3", "R-4"}  # R-2 read back from its claim check
+
+
+def test_a_queue_that_refuses_the_batches_counts_every_webhook_as_failed(
+    stack: Deployment, archive: Archive, aws_proxy: AwsProxy
+) -> None:
+    sqs = boto3.client("sqs", endpoint_url=aws_proxy.url, region_name=REGION, config=aws_config())
+    aws_proxy.fail("sqs.SendMessageBatch")
+
+    summary = replay(
+        s3=stack.client("s3"),
+        bucket=archive.bucket,
+        topic="orders/placed",
+        window=WINDOW,
+        target=QueueTarget.connect(sqs, stack.refs["OrdersPlacedQueue"]),
+        progress=io.StringIO(),
+    )
+
+    assert (summary.found, summary.sent, summary.failed) == (4, 0, 4)
+    assert not summary.ok
+    assert aws_proxy.count("sqs.SendMessageBatch") == 3  # the SDK's bounded retries, then counted as failed
+    assert stack.queue_depth("OrdersPlacedQueue") == 0
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "utc_since", "days"),
+    [
+        ("2024-01-01", "2024-01-03", "2024-01-01T00:00:00", ["2024-01-01", "2024-01-02", "2024-01-03"]),
+        ("2024-01-01T10:00:00Z", "2024-01-01T12:00:00+00:00", "2024-01-01T10:00:00", ["2024-01-01", "2024-01-02"]),
+        ("2024-01-01T23:30:00-01:00", "2024-01-02T06:00:00", "2024-01-02T00:30:00", ["2024-01-02", "2024-01-03"]),
+    ],
+)
+def test_only_the_windows_utc_arrival_dates_are_read_and_the_day_after(
+    since: str, until: str, utc_since: str, days: list[str]
+) -> None:
+    window = Window(parse_moment(since, "SINCE"), parse_moment(until, "UNTIL"))
+
+    assert window.since == datetime.fromisoformat(utc_since).replace(tzinfo=UTC)
+    assert window.partition_dates() == [date.fromisoformat(day) for day in days]
