@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install test lint typecheck validate unit integration e2e events consumer run send orders build bench deploy clean
+.PHONY: help install test lint typecheck validate unit integration e2e events consumer run send orders replay redrive build build-check rehearsal scan bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt scripts/
 
 install: $(VENV)/.installed ## Create .venv (Python 3.13) with every dependency
 
-test: lint typecheck validate unit integration e2e build ## Everything CI runs: lint, types, template, tests, sam build
+test: lint typecheck validate unit integration rehearsal e2e build build-check scan ## Everything CI runs: lint, types, template, tests, deploy rehearsal, sam build + import check, security scans
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -43,6 +43,9 @@ unit: install ## Unit tests: pure decisions, no network
 integration: install ## Integration tests: the real handler against a moto server and a loopback JWKS
 	$(BIN)/python -m pytest tests/integration
 
+rehearsal: install ## Deploy rehearsal: template.yaml transformed and created as a stack in moto; wiring and IAM checked
+	$(BIN)/python -m pytest tests/deploy
+
 events: install ## Re-create the sample events in events/ (signed by the development key)
 	PYTHONPATH=.:layers/common $(BIN)/python -m local.events
 
@@ -55,7 +58,7 @@ e2e: install ## End-to-end tests: `make run` in a subprocess, real HTTP in, Orde
 # The local run: template.yaml's resources in an embedded moto, the real handlers, on 127.0.0.1.
 # `make send` reads TOPIC, BODY, REPEAT, WEBHOOK_ID, SUB_TOPIC, TENANT, TRIGGERED_AT and URL when given
 # (make passes command-line variables on as environment variables).
-run send orders e2e: export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common
+run send orders replay redrive e2e: export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common
 
 run: install ## Run the whole pipeline locally on http://127.0.0.1:3000 (PORT=, LOCAL_AWS_PORT=, LOG_LEVEL=)
 	@$(BIN)/python -m local.run
@@ -66,9 +69,32 @@ send: install ## POST a signed webhook to `make run` (TOPIC=, BODY='{...}' or @f
 orders: install ## Show the OrdersTable of `make run`
 	@$(BIN)/python -m local.orders
 
+replay: install ## Re-deliver archived webhooks to ONE consumer: TOPIC= SINCE= [UNTIL=] TARGET=<queue URL|function> [DRY_RUN=1]
+	@$(BIN)/python -m local.replay
+
+redrive: install ## Move a dead-letter queue's messages back: QUEUE=<DLQ URL> [FUNCTION=<name>] [DRY_RUN=1] [MAX=N]
+	@$(BIN)/python -m local.redrive
+
 build: install ## sam build, then drop runtime-provided packages from the layer and precompile bytecode
 	$(BIN)/sam build
 	PYTHONPATH=.:layers/common $(BIN)/python -m local.slim_build
+
+build-check: build ## Import each built function as Lambda lays it out; check the layer's contents and bytecode
+	$(BIN)/python -m pytest tests/build
+
+# checkov pins boto3 and networkx below what aws-sam-cli and the layer need, so it gets a venv of its own
+# (inside .venv: rebuilt with it, removed by `make clean`).
+SCAN_VENV := $(VENV)/scan
+$(SCAN_VENV)/.installed: requirements-scan.txt $(VENV)/.installed
+	@rm -rf $(SCAN_VENV)
+	"$$(scripts/find-python)" -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@touch $@
+
+scan: install $(SCAN_VENV)/.installed ## Security scans, failing on any finding not suppressed where it is: checkov, bandit
+	$(SCAN_VENV)/bin/checkov --framework cloudformation --file template.yaml --file examples/subscriber-stack.yaml \
+		--skip-download --compact --quiet
+	$(BIN)/bandit -c pyproject.toml --quiet -r layers functions local bench
 
 bench: build ## Measure the receiver against the floor of its job (bench/results.json, README table)
 	PYTHONPATH=.:layers/common $(BIN)/python -m bench.run

@@ -21,7 +21,7 @@ import platform
 import shutil
 import socket
 import statistics
-import subprocess
+import subprocess  # nosec B404 # runs only this interpreter and the venv's moto_server
 import sys
 import tempfile
 import time
@@ -35,6 +35,7 @@ from typing import Any
 
 from bench.child import MARKER
 from local import dev_key
+from local.artifact import runnable_here
 from local.stack import deploy
 from local.template import ROOT
 from tests.support.aws_proxy import AwsProxy
@@ -47,6 +48,7 @@ COLD_ROUNDS = 9
 WARM_BLOCKS = 7
 WARM_WEBHOOKS = 150
 IMPORT_ROUNDS = 9
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}  # nosec B105 # moto accepts any
 TARGETS = {"cold_start_ratio": 1.3, "warm_cpu_ratio": 1.25, "calls_new": 3, "calls_duplicate": 1}
 
 
@@ -72,7 +74,7 @@ def free_port() -> int:
 
 def start() -> Environment:
     port = free_port()
-    moto = subprocess.Popen(  # noqa: S603 - our own venv's moto_server
+    moto = subprocess.Popen(  # noqa: S603 - our own venv's moto_server  # nosec B603
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -81,23 +83,20 @@ def start() -> Environment:
     deadline = time.monotonic() + 30
     while True:
         try:
-            with urllib.request.urlopen(f"{moto_url}/moto-api/", timeout=1):  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"{moto_url}/moto-api/", timeout=1):  # noqa: S310 - loopback  # nosec B310
                 break
         except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    os.environ.update(
-        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
-    )
+    os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"})
     deployment = deploy(moto_url)
     jwks = JwksServer().start()
     jwks.reset(dev_key.jwks()["keys"])
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(Path.home()),
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
+        **FAKE_CREDENTIALS,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -114,7 +113,7 @@ def start() -> Environment:
 
 
 def run_child(env: dict[str, str], *args: str) -> dict[str, Any]:
-    completed = subprocess.run(  # noqa: S603 - this interpreter, our own module
+    completed = subprocess.run(  # noqa: S603 - this interpreter, our own module  # nosec B603
         [sys.executable, "-m", "bench.child", *args],
         env=env,
         capture_output=True,
@@ -148,7 +147,7 @@ def interleaved(
 def cold_start(environment: Environment) -> dict[str, Any]:
     env = environment.env
     runs = [run_child(env, "cold-receiver") for _ in range(2)]  # warm the source bytecode cache, as for the floor
-    assert all(run["status"] == 200 for run in runs), runs
+    assert all(run["status"] == 200 for run in runs), runs  # nosec B101 # a bench of failing runs is void
     figures = interleaved(COLD_ROUNDS, ["cold-receiver"], ["cold-floor"], env, env, "seconds")
     figures["peak_memory_mb"] = (
         statistics.median(run_child(env, "cold-receiver")["max_rss_kb"] for _ in range(3)) / 1024
@@ -192,24 +191,6 @@ def built_import(environment: Environment) -> dict[str, Any] | None:
         run_child({**env_warmed, "PYTHONDONTWRITEBYTECODE": ""}, "import-build")  # writes the warm copy's bytecode
         figures = interleaved(IMPORT_ROUNDS, ["import-build"], ["import-build"], env_as_built, env_warmed, "seconds")
     return {"as_built": figures["receiver"], "warm_cache": figures["floor"], "ratio": figures["ratio"]}
-
-
-def runnable_here(layer: Path) -> None:
-    """Swap the layer's arm64 extension modules for this machine's builds of the same packages.
-
-    Only the .so files change: every Python file, and whatever bytecode the build shipped, stays as built.
-    """
-    host = platform.machine()
-    if host == "aarch64":
-        return
-    site_packages = Path(next(p for p in sys.path if p.endswith("site-packages")))
-    for extension in list(layer.rglob("*.so")):
-        relative = extension.relative_to(layer)
-        native = site_packages / str(relative).replace("aarch64", host)
-        if not native.exists():
-            raise FileNotFoundError(f"no {host} build of {relative} in {site_packages}")
-        extension.unlink()
-        shutil.copy2(native, layer / str(relative).replace("aarch64", host))
 
 
 def zipped_sizes() -> dict[str, float]:

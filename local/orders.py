@@ -35,7 +35,7 @@ def dynamodb_client(endpoint: str) -> DynamoDBClient:
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - the emulator accepts any credentials
+        aws_secret_access_key="local",  # noqa: S106 - the emulator accepts any credentials  # nosec B106
         config=Config(connect_timeout=1, read_timeout=5, retries={"total_max_attempts": 1}),
     )
 

@@ -44,7 +44,7 @@ _CfnLoader.add_multi_constructor("!", _construct)
 @cache
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     with path.open() as stream:
-        template: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+        template: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     return template
 
 

@@ -1,0 +1,85 @@
+"""One rehearsal for all of tests/deploy: template.yaml packaged, transformed and created as a CloudFormation stack
+in a moto server of its own, then every function's real handler run against that stack through the recording proxy."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from local.template import load_template
+from tests.deploy import exercise
+from tests.deploy.cloudformation import Stack, create_stack, subscribe, subscriptions
+from tests.support.aws_proxy import AwsProxy
+from tests.support.jwks_server import JwksServer
+from tests.support.tokens import Signer
+
+API_EVENTS = ("HttpApi", "Api")
+
+
+@pytest.fixture(scope="package")
+def moto_endpoint() -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        # IAM then knows the AWS managed policies SAM attaches, as it does in an account.
+        monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        # Moto's state is per process: start from none, whatever ran before in this one.
+        with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10):
+            pass
+        yield endpoint
+        server.stop()
+
+
+@pytest.fixture(scope="package")
+def aws_proxy(moto_endpoint: str) -> Iterator[AwsProxy]:
+    host, port = moto_endpoint.removeprefix("http://").split(":")
+    proxy = AwsProxy(host, int(port)).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="package")
+def sender() -> Signer:
+    return Signer("pps-signing-key-1")
+
+
+@pytest.fixture(scope="package")
+def jwks_server(sender: Signer) -> Iterator[JwksServer]:
+    server = JwksServer().start()
+    server.reset([sender.jwk()])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def stack(moto_endpoint: str, jwks_server: JwksServer) -> Stack:
+    return create_stack(moto_endpoint, load_template(), {"PpsIssuer": jwks_server.issuer})
+
+
+def event_types(function: str) -> set[str]:
+    events = load_template()["Resources"][function]["Properties"].get("Events") or {}
+    return {str(event["Type"]) for event in events.values()}
+
+
+@pytest.fixture(scope="package")
+def runs(stack: Stack, aws_proxy: AwsProxy, sender: Signer) -> dict[str, exercise.Run]:
+    """Every function exercised once, receivers first: the consumers get what the receivers published."""
+    for subscription in subscriptions(stack):
+        # SQS: the one protocol moto delivers to without Docker or a network.
+        if subscription.from_template and subscription.protocol == "sqs" and stack.logical_id_of(subscription.endpoint):
+            subscribe(stack, subscription)
+    functions = list(stack.of_type("AWS::Lambda::Function"))
+    found: dict[str, exercise.Run] = {}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for function in functions:
+            if event_types(function) & set(API_EVENTS):
+                found[function] = exercise.receiver(function, stack, aws_proxy, sender, monkeypatch)
+        for function in functions:
+            if "SQS" in event_types(function):
+                found[function] = exercise.sqs_consumer(function, stack, aws_proxy, monkeypatch)
+    return found
