@@ -34,7 +34,7 @@ _turns = threading.Lock()
 class LambdaContext:
     function_name: str
     memory_limit_in_mb: int
-    timeout_seconds: int
+    timeout_seconds: float
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     _deadline: float = field(init=False, default=0.0, repr=False)
@@ -84,7 +84,7 @@ class Function:
     spec: FunctionSpec
     handler: Callable[[dict[str, Any], Any], Any]
     environment: Mapping[str, str]
-    timeout_seconds: int
+    timeout_seconds: float
     memory_mb: int
 
     @property

@@ -20,7 +20,7 @@ from local.new_consumer import ConsumerError, add_consumer
 from local.template import ROOT, load_template
 from tests.support.events import api_event
 from tests.support.events import pps_headers as webhook_headers
-from tests.support.lambda_context import LambdaContext
+from tests.support.lambda_context import lambda_context
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 
@@ -67,9 +67,9 @@ def test_make_consumer_adds_a_filtered_consumer_that_lints_and_runs(
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     headers = pps_headers("orders/placed", "w-1", "2024-01-01T00:00:00Z")
-    assert module.lambda_handler(sns_event("T", headers, '{"orderId":"1"}', "m-1"), LambdaContext()) == {}
+    assert module.lambda_handler(sns_event("T", headers, '{"orderId":"1"}', "m-1"), lambda_context()) == {}
     with pytest.raises(ValueError, match="JSON"):
-        module.lambda_handler(sns_event("T", headers, "not json", "m-2"), LambdaContext())
+        module.lambda_handler(sns_event("T", headers, "not json", "m-2"), lambda_context())
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from local.invoker import LambdaContext
 from local.template import ROOT, load_template
-from tests.support.lambda_context import LambdaContext
+from tests.support.lambda_context import lambda_context
 
 RECEIVER = "WebhookReceiverFunction"
 _sandboxes = itertools.count()
@@ -45,7 +46,7 @@ class Sandbox:
         self.timeout_ms = int(properties.get("Timeout", 3)) * 1000
 
     def handle(self, event: dict[str, Any], context: LambdaContext | None = None) -> Any:
-        return getattr(self.module, self._handler_name)(event, context or LambdaContext(timeout_ms=self.timeout_ms))
+        return getattr(self.module, self._handler_name)(event, context or lambda_context(timeout_ms=self.timeout_ms))
 
     def invoke(self, event: dict[str, Any], context: LambdaContext | None = None) -> Response:
         """Invoke an API Gateway-fronted handler and read its HTTP response."""
