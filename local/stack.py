@@ -61,10 +61,23 @@ class Deployment:
                 logical_id=name,
                 code_dir=ROOT / resource["Properties"]["CodeUri"],
                 handler=resource["Properties"]["Handler"],
-                events=resolver.resolve(resource["Properties"].get("Events", {})),
+                events={**resolver.resolve(resource["Properties"].get("Events", {})), **self._queue_mappings(name)},
             )
             for name, resource in resources_of_type(load_template(), "AWS::Serverless::Function").items()
         ]
+
+    def _queue_mappings(self, function: str) -> dict[str, dict[str, Any]]:
+        """Event source mappings declared as resources, read as the SAM SQS events they are equivalent to."""
+        events = {}
+        for name, mapping in resources_of_type(load_template(), "AWS::Lambda::EventSourceMapping").items():
+            props = self.resolver().resolve(mapping["Properties"])
+            if mapping["Properties"].get("FunctionName") == {"Ref": function} and ":sqs:" in props["EventSourceArn"]:
+                settings = ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "Enabled")
+                events[name] = {
+                    "Type": "SQS",
+                    "Properties": {"Queue": props["EventSourceArn"], **{k: props[k] for k in settings if k in props}},
+                }
+        return events
 
 
 def deploy(endpoint: str, parameters: dict[str, str] | None = None) -> Deployment:

@@ -62,8 +62,17 @@ def stack(moto_endpoint: str, jwks_server: JwksServer) -> Stack:
 
 
 def event_types(function: str) -> set[str]:
-    events = load_template()["Resources"][function]["Properties"].get("Events") or {}
-    return {str(event["Type"]) for event in events.values()}
+    """The function's SAM event types, with an SQS event source mapping declared as a resource read as "SQS"."""
+    resources = load_template()["Resources"]
+    events = resources[function]["Properties"].get("Events") or {}
+    queues = {
+        name
+        for name, mapping in resources.items()
+        if mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+        and mapping["Properties"].get("FunctionName") == {"Ref": function}
+        and resources[mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]]["Type"] == "AWS::SQS::Queue"
+    }
+    return {str(event["Type"]) for event in events.values()} | ({"SQS"} if queues else set())
 
 
 @pytest.fixture(scope="package")

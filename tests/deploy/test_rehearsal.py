@@ -56,8 +56,15 @@ ACTIVE_TRACING = {
     "xray:GetSamplingStatisticSummaries",
 }
 """Tracing: Active: the X-Ray daemon in the sandbox sends the traces (AWSXrayWriteOnlyAccess)."""
-SQS_POLLER = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
-"""An SQS event source mapping receives and deletes with the function's role (AWSLambdaSQSQueueExecutionRole)."""
+SQS_POLLER = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch",
+    "sqs:ChangeMessageVisibility",
+    "sqs:ChangeMessageVisibilityBatch",
+    "sqs:GetQueueAttributes",
+}
+"""An SQS event source mapping polls with the function's role (SAM's SQSPollerPolicy on the function's queue)."""
 CODE_EXTRAS = {
     # Powertools idempotency reads a claim only when a failed conditional write returns no item.
     "WebhookReceiverFunction": {"dynamodb:GetItem"},
@@ -405,6 +412,23 @@ def test_each_function_role_grants_only_what_its_code_calls(
         and {action.lower() for action in statement.actions} & called
     }
     assert not everywhere, f"{function}'s role grants what its code calls on every resource"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_consumer_may_poll_its_own_queue_and_no_other(function: str, stack: Stack) -> None:
+    mappings = consumers(stack)
+    if function not in mappings:
+        pytest.skip(f"{function} is not fed by a queue")
+    role = function_role(stack, function)
+    own = mappings[function]["EventSourceArn"]
+    region, account = own.split(":")[3:5]
+    others = [
+        f"arn:aws:sqs:{region}:{account}:{stack.physical_ids[queue].rsplit('/', 1)[-1]}"
+        for queue in stack.of_type("AWS::SQS::Queue")
+    ]
+
+    assert all(allows(role, action, own) for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"))
+    assert [arn for arn in others if arn != own and allows(role, "sqs:ReceiveMessage", arn)] == []
 
 
 # Reading the created stack.
