@@ -162,8 +162,7 @@ def warm_cpu(environment: Environment) -> dict[str, Any]:
 
 
 def aws_calls(environment: Environment) -> dict[str, int]:
-    host, port = environment.moto_url.removeprefix("http://").split(":")
-    proxy = AwsProxy(host, int(port)).start()
+    proxy = AwsProxy.in_front_of(environment.moto_url)
     try:
         env = {**environment.env, "AWS_ENDPOINT_URL": proxy.url, "BENCH_WEBHOOK_ID": str(uuid.uuid4())}
         run_child(env, "cold-receiver")

@@ -3,7 +3,6 @@ in a moto server of its own, then every function's real handler run against that
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +13,7 @@ from tests.deploy import exercise
 from tests.deploy.cloudformation import Stack, create_stack, subscribe, subscriptions
 from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
+from tests.support.stack import reset_moto
 from tests.support.tokens import Signer
 
 API_EVENTS = ("HttpApi", "Api")
@@ -29,16 +29,14 @@ def moto_endpoint() -> Iterator[str]:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
         # Moto's state is per process: start from none, whatever ran before in this one.
-        with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10):
-            pass
+        reset_moto(endpoint)
         yield endpoint
         server.stop()
 
 
 @pytest.fixture(scope="package")
 def aws_proxy(moto_endpoint: str) -> Iterator[AwsProxy]:
-    host, port = moto_endpoint.removeprefix("http://").split(":")
-    proxy = AwsProxy(host, int(port)).start()
+    proxy = AwsProxy.in_front_of(moto_endpoint)
     yield proxy
     proxy.stop()
 

@@ -30,8 +30,7 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def aws_proxy(moto_endpoint: str) -> Iterator[AwsProxy]:
-    host, port = moto_endpoint.removeprefix("http://").split(":")
-    proxy = AwsProxy(host, int(port)).start()
+    proxy = AwsProxy.in_front_of(moto_endpoint)
     yield proxy
     proxy.stop()
 

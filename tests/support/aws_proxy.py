@@ -70,6 +70,12 @@ class AwsProxy:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
+    @classmethod
+    def in_front_of(cls, endpoint: str) -> AwsProxy:
+        """A started proxy forwarding to the emulator at `endpoint` (http://host:port)."""
+        host, port = endpoint.removeprefix("http://").split(":")
+        return cls(host, int(port)).start()
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
