@@ -2,8 +2,8 @@
 
 Adds a consumer to this template: a function subscribed to the topic for TOPIC (optionally only for
 X-Pps-Sub-Topic values starting with SUB_TOPIC_PREFIX, by an SNS filter policy), a dead-letter queue
-for deliveries it cannot process with an alarm on it, a log group with retention, and functions/<name>/
-with a thin handler and a logic module to fill in.
+for deliveries it cannot process and for those SNS cannot deliver to it, with an alarm on it, a log
+group with retention, and functions/<name>/ with a thin handler and a logic module to fill in.
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ RESOURCES = """
           Type: SNS
           Properties:
             Topic: !Ref {topic_id}{filter_policy}
+            # What SNS cannot deliver to the function waits in the same dead-letter queue.
+            RedrivePolicy:
+              deadLetterTargetArn: !GetAtt {prefix}DeadLetterQueue.Arn
       Policies:
         - Statement:
             - Sid: ReadClaimCheckedBodies
@@ -88,6 +91,20 @@ RESOURCES = """
       MessageRetentionPeriod: 1209600
       SqsManagedSseEnabled: true
 
+  {prefix}DeadLetterQueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref {prefix}DeadLetterQueue]
+      PolicyDocument:
+        Statement:
+          - Sid: {prefix}SubscriptionParks
+            Effect: Allow
+            Principal: {{Service: sns.amazonaws.com}}
+            Action: sqs:SendMessage
+            Resource: !GetAtt {prefix}DeadLetterQueue.Arn
+            Condition:
+              ArnEquals: {{aws:SourceArn: !Ref {topic_id}}}
+
   {prefix}LogGroup:
     Type: AWS::Logs::LogGroup
     Properties:
@@ -98,9 +115,9 @@ RESOURCES = """
     Type: AWS::CloudWatch::Alarm
     Properties:
       AlarmDescription: >-
-        {logical_id} failed on deliveries three times and parked them in its dead-letter queue (output
-        {prefix}DeadLetterQueueUrl). Read one, fix the cause (the function's ERROR logs), then re-invoke them:
-        make redrive QUEUE=<that URL> FUNCTION=<the function's name>.
+        {logical_id} failed on deliveries three times, or SNS could not deliver them to it, and they wait in its
+        dead-letter queue (output {prefix}DeadLetterQueueUrl). Read one, fix the cause (the function's ERROR logs),
+        then re-invoke them: make redrive QUEUE=<that URL> FUNCTION=<the function's name>.
       Namespace: AWS/SQS
       MetricName: ApproximateNumberOfMessagesVisible
       Dimensions: [{{Name: QueueName, Value: !GetAtt {prefix}DeadLetterQueue.QueueName}}]

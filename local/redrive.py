@@ -7,7 +7,11 @@ Nothing leaves the dead-letter queue before it is safely somewhere else.
   or MAX is set (a task cannot be bounded), by hand: receive, send to the source queue with the body and
   message attributes, delete only what was sent.
 - A Lambda function's DLQ (failed asynchronous invocations; no source queue): each message body is the
-  original event. FUNCTION is invoked with it asynchronously, and the message deleted after the 202.
+  original event. FUNCTION is invoked with it asynchronously, and the message deleted after the 202. What
+  SNS itself could not deliver to the function (the subscription's RedrivePolicy parks it in the same queue)
+  is the notification, not an event: it is wrapped in the SNS event Lambda would have received.
+- The archive's DLQ (what SNS could not hand to the archive stream): STREAM names the Firehose stream, and
+  each notification is put into it as SNS would have.
 
 Consumers must be idempotent (X-Pps-Tenant-Id + X-Pps-Webhook-Id): a redriven message may have been
 partly processed before.
@@ -15,6 +19,7 @@ partly processed before.
 Settings (make variables, read from the environment):
   QUEUE     the dead-letter queue's URL                            required
   FUNCTION  the function whose dead-letter queue it is             required for a Lambda function's DLQ
+  STREAM    the archive's Firehose stream (ArchiveStreamName)      required for the archive's DLQ
   DRY_RUN   1: count what would move (and where), move nothing
   MAX       move at most N messages                                what the queue holds when it starts
 AWS credentials, region and endpoint (AWS_ENDPOINT_URL) come from the standard SDK settings.
@@ -31,15 +36,28 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local.lambda_events import sns_event
 from local.progress import Progress
-from local.replay import LambdaInvoker, UsageError, aws_config, batches, flag, reason_of, say, send_batch
+from local.replay import (
+    LambdaInvoker,
+    UsageError,
+    aws_config,
+    batches,
+    flag,
+    reason_of,
+    renew_body,
+    say,
+    send_batch,
+)
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import (
         ListMessageMoveTasksResultEntryTypeDef,
@@ -112,6 +130,34 @@ class Summary:
         else:
             self.failed += 1
         self.reasons[reason] += 1
+
+
+@dataclass(frozen=True)
+class ArchiveStream:
+    """The Firehose stream that writes the archive (output ArchiveStreamName)."""
+
+    client: FirehoseWriter
+    name: str
+    s3: S3Client
+    """Renews the claim-checked bodies of what it re-archives: the new archive line must not outlive them."""
+
+    def put(self, records: Sequence[bytes]) -> list[str | None]:
+        """Per record: None when Firehose took it, else why not."""
+        try:
+            response = self.client.put_record_batch(
+                DeliveryStreamName=self.name, Records=[{"Data": record} for record in records]
+            )
+        except (ClientError, BotoCoreError) as error:
+            return [reason_of(error)] * len(records)
+        return [entry.get("ErrorCode") for entry in response.get("RequestResponses", [])]
+
+
+class FirehoseWriter(Protocol):
+    """The one call made on a Firehose client."""
+
+    def put_record_batch(
+        self, *, DeliveryStreamName: str, Records: Sequence[Mapping[str, bytes]]
+    ) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -305,10 +351,19 @@ def unavailable(error: ClientError) -> bool:
     return status in (500, 501) or code in UNAVAILABLE_CODES or code.endswith(".UnsupportedOperation")
 
 
-def start_move_task(sqs: SQSClient, dlq_arn: str, summary: Summary) -> str | None:
-    """The task's handle; None where the API is unavailable (noted in summary)."""
+def start_move_task(sqs: SQSClient, dlq_arn: str, sources: Mapping[str, str], summary: Summary) -> str | None:
+    """The task's handle; None where the API is unavailable (noted in summary).
+
+    With one source queue, the task is told where to: a message that SNS parked here (it could not deliver
+    it to that queue) has no source queue of its own, and only a destination sends it there too.
+    """
     try:
-        handle: str = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+        if len(sources) == 1:
+            handle: str = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=next(iter(sources)))[
+                "TaskHandle"
+            ]
+        else:
+            handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
     except ClientError as error:
         if not unavailable(error):
             raise
@@ -366,7 +421,7 @@ def _tally_task(task: ListMessageMoveTasksResultEntryTypeDef, dlq_arn: str, summ
 
 
 def reinvoke(
-    sqs: SQSClient, queue_url: str, function: AsyncFunction, limit: int, summary: Summary, bar: Progress
+    sqs: SQSClient, queue_url: str, dlq_arn: str, function: AsyncFunction, limit: int, summary: Summary, bar: Progress
 ) -> list[str]:
     """Invoke the function again with up to `limit` events; the receipt handles of a dry run's messages."""
     held: list[str] = []
@@ -376,12 +431,13 @@ def reinvoke(
         for message in messages:
             if summary.dry_run:
                 held.append(message["ReceiptHandle"])
-            if not _is_event(message["Body"]):
+            event = lambda_event(message, dlq_arn)
+            if event is None:
                 summary.count_failure("body is not a JSON event", left=True)
             elif summary.dry_run:
                 summary.moved += 1
                 summary.destinations[function.name] += 1
-            elif (failure := function.invoke(message["Body"])) is None:
+            elif (failure := function.invoke(event)) is None:
                 accepted.append(message["ReceiptHandle"])
             else:
                 summary.count_failure(failure)
@@ -394,11 +450,94 @@ def reinvoke(
     return held
 
 
-def _is_event(body: str) -> bool:
+def lambda_event(message: MessageTypeDef, dlq_arn: str) -> str | None:
+    """The event to invoke the function with: a failed invocation's own event, or, for what SNS parked
+    here, the SNS event the subscription would have delivered; None when it is neither."""
+    notification = sns_notification(message)
+    if notification is not None:
+        if not notification.get("TopicArn"):  # a raw message does not say: an ARN of the right region and shape
+            _, partition, _, region, account, _ = dlq_arn.split(":", 5)
+            notification["TopicArn"] = f"arn:{partition}:sns:{region}:{account}:unknown"
+        return json.dumps(sns_event(notification, f"{notification['TopicArn']}:redrive"))
     try:
-        return isinstance(json.loads(body), dict)
+        event = json.loads(message["Body"])
     except ValueError:
-        return False
+        return None
+    return message["Body"] if isinstance(event, dict) else None
+
+
+def sns_notification(message: MessageTypeDef) -> dict[str, Any] | None:
+    """The SNS notification a message parked by SNS holds: its body, or (raw) its body and attributes."""
+    try:
+        body = json.loads(message["Body"])
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("Type") == "Notification" and "Message" in body:
+        return body
+    attributes = message.get("MessageAttributes", {})
+    if not any(name.startswith("X-Pps-") for name in attributes):
+        return None
+    return {
+        "Type": "Notification",
+        "MessageId": message["MessageId"],
+        "TopicArn": "",
+        "Message": message["Body"],
+        "Timestamp": _sent_at(message),
+        # Parked raw, it lost the envelope SNS signed: there is no signature to pass on.
+        "SignatureVersion": "1",
+        "Signature": "",
+        "SigningCertURL": "",
+        "MessageAttributes": {
+            name: {"Type": value["DataType"], "Value": value.get("StringValue", "")}
+            for name, value in attributes.items()
+        },
+    }
+
+
+def _sent_at(message: MessageTypeDef) -> str:
+    sent = int(message.get("Attributes", {}).get("SentTimestamp", "0"))
+    return datetime.fromtimestamp(sent / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# --- the archive's dead-letter queue --------------------------------------------------------------------
+
+
+def rearchive(
+    sqs: SQSClient, queue_url: str, stream: ArchiveStream, limit: int, summary: Summary, bar: Progress
+) -> list[str]:
+    """Put each parked notification into the archive stream; the receipt handles of a dry run's messages."""
+    held: list[str] = []
+    for messages in received(sqs, queue_url, limit):
+        summary.found += len(messages)
+        records: list[bytes] = []
+        handles: list[str] = []
+        for message in messages:
+            notification = sns_notification(message)
+            if summary.dry_run:
+                held.append(message["ReceiptHandle"])
+            if notification is None:
+                summary.count_failure("not an SNS notification", left=True)
+            elif summary.dry_run:
+                summary.moved += 1
+                summary.destinations[stream.name] += 1
+            elif (failure := renew_body(stream.s3, notification)) is not None:
+                summary.count_failure(failure)
+            else:
+                records.append(json.dumps(notification).encode())
+                handles.append(message["ReceiptHandle"])
+        sent = []
+        for handle, failure in zip(handles, stream.put(records) if records else [], strict=True):
+            if failure is None:
+                sent.append(handle)
+            else:
+                summary.count_failure(failure)
+        summary.moved += len(sent)
+        summary.destinations[stream.name] += len(sent)
+        for problem in delete(sqs, queue_url, sent):
+            summary.not_deleted += 1
+            summary.reasons[f"delete {problem}"] += 1
+        bar.advance(len(messages))
+    return held
 
 
 # --- redrive --------------------------------------------------------------------------------------------
@@ -409,6 +548,7 @@ def redrive(
     queue_url: str,
     *,
     function: AsyncFunction | None = None,
+    stream: ArchiveStream | None = None,
     dry_run: bool = False,
     limit: int | None = None,
     task_wait_seconds: float = TASK_WAIT_SECONDS,
@@ -419,17 +559,23 @@ def redrive(
     attributes = queue_attributes(sqs, queue_url)
     waiting = int(attributes.get("ApproximateNumberOfMessages", 0))
     sources = source_queues(sqs, queue_url)
-    _check(queue_url, sources, function)
+    _check(queue_url, sources, function, stream)
     bound = waiting if limit is None else limit
     verb = "read" if dry_run else "moved"
-    if function is not None:
+    if stream is not None:
+        summary = Summary(queue_url, f"into the archive stream {stream.name}", dry_run, waiting)
+        bar = Progress(bound, verb, progress)
+        held = rearchive(sqs, queue_url, stream, bound, summary, bar)
+    elif function is not None:
         summary = Summary(queue_url, f"asynchronous invocations of {function.name}", dry_run, waiting)
         bar = Progress(bound, verb, progress)
-        held = reinvoke(sqs, queue_url, function, bound, summary, bar)
+        held = reinvoke(sqs, queue_url, attributes["QueueArn"], function, bound, summary, bar)
     else:
         summary = Summary(queue_url, f"an SQS message move task back to {_names(sources)}", dry_run, waiting)
         bar = Progress(bound, verb, progress)
-        handle = None if limit is not None or dry_run else start_move_task(sqs, attributes["QueueArn"], summary)
+        handle = (
+            None if limit is not None or dry_run else start_move_task(sqs, attributes["QueueArn"], sources, summary)
+        )
         if handle is not None:
             follow_move_task(sqs, attributes["QueueArn"], handle, summary, bar, task_wait_seconds)
             bar.close()
@@ -445,15 +591,20 @@ def redrive(
     return summary
 
 
-def _check(queue_url: str, sources: Mapping[str, str], function: AsyncFunction | None) -> None:
-    if sources and function is not None:
+def _check(
+    queue_url: str, sources: Mapping[str, str], function: AsyncFunction | None, stream: ArchiveStream | None
+) -> None:
+    if function is not None and stream is not None:
+        raise UsageError("name FUNCTION or STREAM, not both")
+    if sources and (function is not None or stream is not None):
         raise UsageError(
-            f"{queue_url} is the dead-letter queue of {_names(sources)}, not of a function: leave FUNCTION out"
+            f"{queue_url} is the dead-letter queue of {_names(sources)}, not of a function or the archive: "
+            "leave FUNCTION and STREAM out"
         )
-    if not sources and function is None:
+    if not sources and function is None and stream is None:
         raise UsageError(
-            f"{queue_url} is no queue's dead-letter queue, so it holds a function's failed asynchronous "
-            "invocations: name the function with FUNCTION=<name or ARN>"
+            f"{queue_url} is no queue's dead-letter queue: name the function whose failed invocations it holds "
+            "(FUNCTION=<name or ARN>), or, for the archive's dead-letter queue, the stream (STREAM=<name>)"
         )
 
 
@@ -474,6 +625,7 @@ class Settings:
     function: str | None
     dry_run: bool
     limit: int | None
+    stream: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -488,6 +640,7 @@ class Settings:
             function=env.get("FUNCTION", "").strip() or None,
             dry_run=flag(env.get("DRY_RUN"), "DRY_RUN"),
             limit=int(limit_text) if limit_text else None,
+            stream=env.get("STREAM", "").strip() or None,
         )
 
 
@@ -501,11 +654,17 @@ def main(env: Mapping[str, str] | None = None) -> int:
     if settings.function:
         lambda_client: LambdaInvoker = boto3.client("lambda", config=aws_config())
         function = AsyncFunction(lambda_client, settings.function)
+    stream = None
+    if settings.stream:
+        stream = ArchiveStream(
+            boto3.client("firehose", config=aws_config()), settings.stream, boto3.client("s3", config=aws_config())
+        )
     try:
         summary = redrive(
             boto3.client("sqs", config=aws_config()),
             settings.queue_url,
             function=function,
+            stream=stream,
             dry_run=settings.dry_run,
             limit=settings.limit,
         )

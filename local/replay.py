@@ -562,8 +562,9 @@ def replay(
     subscriptions = check_subscriptions(sns, topic_arns, target, summary) if sns is not None else {}
     if dry_run or not found:
         return summary
-    bar = Progress(len(found), "sent", progress)
-    for failure in target.deliver(found, subscriptions):
+    ready = renew_bodies(s3, found, summary)
+    bar = Progress(len(ready), "sent", progress)
+    for failure in target.deliver(ready, subscriptions):
         if failure is None:
             summary.sent += 1
         else:
@@ -572,6 +573,52 @@ def replay(
         bar.advance()
     bar.close()
     return summary
+
+
+def renew_bodies(s3: S3Client, notifications: Sequence[Notification], summary: Summary) -> list[Notification]:
+    """The notifications to send: a claim-checked body is copied onto itself first, which restarts its
+    lifecycle, so the body outlives the new pointer (in a queue, then maybe a dead-letter queue) by a full
+    period. One whose body is gone is counted as failed, not sent as a pointer to nothing."""
+    ready = []
+    for notification in notifications:
+        failure = renew_body(s3, notification.envelope)
+        if failure is not None:
+            summary.failed += 1
+            summary.reasons[failure] += 1
+            continue
+        ready.append(notification)
+    return ready
+
+
+def renew_body(s3: S3Client, envelope: Mapping[str, Any]) -> str | None:
+    """Copy the claim-checked body of an SNS notification onto itself (a new object for S3's lifecycle);
+    None when that worked or there is no such body, else why not."""
+    pointer = claim_check_pointer(envelope)
+    if pointer is None:
+        return None
+    bucket, key = pointer
+    try:
+        s3.copy_object(
+            Bucket=bucket,
+            Key=key,
+            CopySource={"Bucket": bucket, "Key": key},
+            MetadataDirective="REPLACE",
+            ContentType="application/octet-stream",
+        )
+    except (ClientError, BotoCoreError) as error:
+        return f"claim-checked body {reason_of(error)}"
+    return None
+
+
+def claim_check_pointer(envelope: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(bucket, key) of a notification's claim-checked body; None for a body carried in the message."""
+    if SIZE_ATTRIBUTE not in (envelope.get("MessageAttributes") or {}):
+        return None
+    try:
+        _, location = json.loads(envelope["Message"])
+        return str(location["s3BucketName"]), str(location["s3Key"])
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 # --- the command line ------------------------------------------------------------------------------

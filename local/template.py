@@ -52,8 +52,12 @@ def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[s
     return {name: res for name, res in template["Resources"].items() if res["Type"] == resource_type}
 
 
+NO_VALUE: Any = object()
+"""What `!Ref AWS::NoValue` resolves to: the property it is the value of is left out."""
+
+
 class Resolver:
-    """Resolves Ref, Fn::Sub, Fn::GetAtt, Fn::If and Fn::Equals against deployed names."""
+    """Resolves Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals and Fn::Not against deployed names."""
 
     def __init__(
         self,
@@ -82,13 +86,13 @@ class Resolver:
 
     def resolve(self, node: Any) -> Any:
         if isinstance(node, list):
-            return [self.resolve(item) for item in node]
+            return [item for item in map(self.resolve, node) if item is not NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
             ((key, value),) = node.items()
             if key == "Ref":
-                return self._refs[value]
+                return NO_VALUE if value == "AWS::NoValue" else self._refs[value]
             if key == "Fn::GetAtt":
                 return self._attributes[".".join(value)]
             if key == "Fn::Sub":
@@ -99,7 +103,10 @@ class Resolver:
             if key == "Fn::Equals":
                 left, right = self.resolve(value)
                 return str(left) == str(right)
-        return {key: self.resolve(value) for key, value in node.items()}
+            if key == "Fn::Not":
+                return not self.resolve(value[0])
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self._template["Conditions"][name]))

@@ -7,6 +7,8 @@ at least once and in any order, so every write is conditional on X-Pps-Triggered
   first is not overwritten);
 - orders/updated applies only when it is newer than the last event applied (stale or repeated
   deliveries change nothing).
+A body with more fields than one DynamoDB update expression can hold (4 KB) is written in several updates,
+each as safe to repeat as the whole: a redelivery after a partial write completes it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from pps_webhooks.timestamps import epoch_nanoseconds
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BOOKKEEPING = ("tenantId", "orderId", "placedAt", "lastEventAt", "lastEventAtNs", "lastWebhookId")
+BOOKKEEPING = ("tenantId", "orderId", "placedAt", "lastEventAt", "lastEventAtNs", "lastWebhookId", "partialWebhookId")
+# DynamoDB refuses an expression over 4 KB or with more than 300 operators and functions: stay well inside.
+MAX_EXPRESSION_BYTES = 3_500
+MAX_CLAUSES = 80
 _serializer = TypeSerializer()
 
 
@@ -32,25 +37,28 @@ class OrdersTable:
         self._client = client
 
     def place(self, webhook: WebhookEvent) -> None:
-        """Create the order, or fill in what an earlier-arriving update did not set."""
+        """Create the order, or fill in what an earlier-arriving update did not set.
+
+        X-Pps-Triggered-At is stored as it came; an unreadable one orders before any update.
+        """
         order_id, fields = _order(webhook)
         triggered_at = webhook.triggered_at or ""
         values = {
             **fields,
             "lastEventAt": triggered_at,
-            "lastEventAtNs": epoch_nanoseconds(triggered_at) if triggered_at else 0,
+            "lastEventAtNs": _lenient_nanoseconds(triggered_at),
             "lastWebhookId": webhook.webhook_id,
         }
         if triggered_at:
             values["placedAt"] = triggered_at
-        expression, names, serialized = _assignments(values, keep_existing=True)
-        self._client.update_item(
-            TableName=self._table_name,
-            Key=_key(webhook.tenant_id, order_id),
-            UpdateExpression=expression,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=serialized,
-        )
+        for clauses, names, serialized in _chunks(values, keep_existing=True):
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=_key(webhook.tenant_id, order_id),
+                UpdateExpression="SET " + ", ".join(clauses),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialized,
+            )
 
     def update(self, webhook: WebhookEvent) -> bool:
         """Apply the update if it is newer than the last event applied; False when it was stale."""
@@ -61,24 +69,30 @@ class OrdersTable:
         except ValueError as error:
             raise MalformedDelivery("X-Pps-Triggered-At is not a date-time") from error
         order_id, fields = _order(webhook)
-        values = {
-            **fields,
-            "lastEventAt": webhook.triggered_at,
-            "lastEventAtNs": at_ns,
-            "lastWebhookId": webhook.webhook_id,
-        }
-        expression, names, serialized = _assignments(values, keep_existing=False)
-        try:
-            self._client.update_item(
-                TableName=self._table_name,
-                Key=_key(webhook.tenant_id, order_id),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(#newest) OR #newest < :newest",
-                ExpressionAttributeNames={**names, "#newest": "lastEventAtNs"},
-                ExpressionAttributeValues={**serialized, ":newest": {"N": str(at_ns)}},
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
+        values = {**fields, "lastEventAt": webhook.triggered_at, "lastWebhookId": webhook.webhook_id}
+        chunks = list(_chunks(values, keep_existing=False))
+        marker = {"#newest": "lastEventAtNs", "#partial": "partialWebhookId"}
+        markers = {":newest": {"N": str(at_ns)}, ":webhook": {"S": webhook.webhook_id}}
+        for index, (clauses, names, serialized) in enumerate(chunks):
+            first, last = index == 0, index == len(chunks) - 1
+            if first:
+                # Newer than what is stored, or completing this same webhook's interrupted multi-part write.
+                condition = "attribute_not_exists(#newest) OR #newest < :newest OR #partial = :webhook"
+                clauses = [*clauses, "#newest = :newest"] + ([] if last else ["#partial = :webhook"])
+            else:
+                condition = "#newest = :newest AND #partial = :webhook"
+            expression = "SET " + ", ".join(clauses) + (" REMOVE #partial" if last else "")
+            try:
+                self._client.update_item(
+                    TableName=self._table_name,
+                    Key=_key(webhook.tenant_id, order_id),
+                    UpdateExpression=expression,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={**names, **marker},
+                    ExpressionAttributeValues={**serialized, **markers},
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                return not first  # stale or repeated; or, after the first part, a newer event took over
         return True
 
 
@@ -93,17 +107,34 @@ def _key(tenant_id: str, order_id: str) -> dict[str, Any]:
     return {"tenantId": {"S": tenant_id}, "orderId": {"S": order_id}}
 
 
-def _assignments(values: dict[str, Any], *, keep_existing: bool) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """A SET expression over placeholders only: body field names are data, never part of an expression."""
-    names: dict[str, str] = {}
-    serialized: dict[str, Any] = {}
-    clauses = []
+Chunk = tuple[list[str], dict[str, str], dict[str, Any]]
+
+
+def _chunks(values: dict[str, Any], *, keep_existing: bool) -> list[Chunk]:
+    """SET clauses over placeholders only (body field names are data, never part of an expression), split
+    so that each update stays inside DynamoDB's expression limits."""
+    chunks: list[Chunk] = [([], {}, {})]
+    size = 0
     for index, (field, value) in enumerate(values.items()):
         name, placeholder = f"#a{index}", f":v{index}"
+        clause = f"{name} = if_not_exists({name}, {placeholder})" if keep_existing else f"{name} = {placeholder}"
+        clauses, names, serialized = chunks[-1]
+        if clauses and (size + len(clause) + 2 > MAX_EXPRESSION_BYTES or len(clauses) >= MAX_CLAUSES):
+            chunks.append(([], {}, {}))
+            clauses, names, serialized = chunks[-1]
+            size = 0
+        clauses.append(clause)
         names[name] = field
         serialized[placeholder] = _serializer.serialize(_dynamo(value))
-        clauses.append(f"{name} = if_not_exists({name}, {placeholder})" if keep_existing else f"{name} = {placeholder}")
-    return "SET " + ", ".join(clauses), names, serialized
+        size += len(clause) + 2
+    return chunks
+
+
+def _lenient_nanoseconds(triggered_at: str) -> int:
+    try:
+        return epoch_nanoseconds(triggered_at) if triggered_at else 0
+    except ValueError:
+        return 0
 
 
 def _dynamo(value: Any) -> Any:

@@ -32,7 +32,14 @@ def _count_jwks_failure(reason: str) -> None:
 # Created once per sandbox and reused by every warm invocation.
 settings = ReceiverSettings.from_env()
 receiver = Receiver(
-    rules=TokenRules(settings.issuer, settings.audience, settings.leeway_seconds, settings.max_token_bytes),
+    rules=TokenRules(
+        settings.issuer,
+        settings.audience,
+        settings.leeway_seconds,
+        settings.max_token_bytes,
+        settings.required_claims,
+        settings.tenant_claim,
+    ),
     keys=StaticKeys(settings.jwks)
     if settings.jwks
     else JwksKeys(

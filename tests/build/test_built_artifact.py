@@ -113,7 +113,11 @@ def lambda_environment(function: str) -> dict[str, str]:
     template = built()
     properties = template["Resources"][function]["Properties"]
     refs = {name: f"arn:aws:sns:us-east-1:123456789012:{name}" for name in template["Resources"]}
-    resolver = Resolver(template, refs=refs, attributes=defaultdict(lambda: "arn:aws:iam::123456789012:role/x"))
+    # Whom to trust has no default: a deployment must say, as this stands in for one.
+    trust = {"PpsIssuer": "https://pps.example.com", "PpsAudience": "https://webhooks.example.com/pps"}
+    resolver = Resolver(
+        template, refs=refs, attributes=defaultdict(lambda: "arn:aws:iam::123456789012:role/x"), parameters=trust
+    )
     variables = {
         **template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
         **properties.get("Environment", {}).get("Variables", {}),

@@ -14,7 +14,7 @@ from tests.deploy.cloudformation import Stack, create_stack, subscribe, subscrip
 from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
 from tests.support.stack import reset_moto
-from tests.support.tokens import Signer
+from tests.support.tokens import AUDIENCE, Signer
 
 API_EVENTS = ("HttpApi", "Api")
 
@@ -56,7 +56,7 @@ def jwks_server(sender: Signer) -> Iterator[JwksServer]:
 
 @pytest.fixture(scope="package")
 def stack(moto_endpoint: str, jwks_server: JwksServer) -> Stack:
-    return create_stack(moto_endpoint, load_template(), {"PpsIssuer": jwks_server.issuer})
+    return create_stack(moto_endpoint, load_template(), {"PpsIssuer": jwks_server.issuer, "PpsAudience": AUDIENCE})
 
 
 def event_types(function: str) -> set[str]:

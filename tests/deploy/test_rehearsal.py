@@ -262,6 +262,48 @@ def test_each_subscribed_queue_lets_its_topic_send_and_no_other(stack: Stack) ->
             )
 
 
+def test_every_subscription_parks_what_sns_cannot_deliver_in_a_created_queue_its_topic_may_write(
+    stack: Stack,
+) -> None:
+    for subscription in subscriptions(stack):
+        redrive = json.loads(subscription.attributes.get("RedrivePolicy", "{}"))
+        assert redrive.get("deadLetterTargetArn"), f"{subscription.logical_id} has no RedrivePolicy"
+        queue = created_of_type(stack, redrive["deadLetterTargetArn"], "AWS::SQS::Queue")
+        granting = [
+            statement
+            for statement in queue_policy_statements(stack, stack.physical_ids[queue])
+            if statement["Effect"] == "Allow"
+            and statement.get("Principal") == {"Service": "sns.amazonaws.com"}
+            and allows(statements({"Statement": [statement]}), "sqs:SendMessage", redrive["deadLetterTargetArn"])
+        ]
+        sources = [
+            source
+            for statement in granting
+            for source in _as_list(statement.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn"))
+        ]
+        assert subscription.topic_arn in sources, f"{queue} does not let {subscription.topic_arn} park messages"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("consumer", ["OrdersPlaced", "OrdersUpdated"])
+def test_each_consumer_mapping_is_created_with_its_maximum_concurrency(consumer: str, stack: Stack) -> None:
+    mapping = stack.client("lambda").get_event_source_mapping(UUID=stack.physical_ids[f"{consumer}EventSource"])
+    configured = mapping.get("ScalingConfig", {}).get("MaximumConcurrency")
+    if configured is None:
+        gap(f"moto's CloudFormation does not keep {consumer}EventSource's ScalingConfig: read from the template")
+        configured = stack.properties(f"{consumer}EventSource")["ScalingConfig"]["MaximumConcurrency"]
+    assert int(configured) == int(load_template()["Parameters"][f"{consumer}MaximumConcurrency"]["Default"])
+
+
+def test_the_receiver_reserves_no_concurrency_unless_asked(stack: Stack) -> None:
+    receiver = stack.physical_ids["WebhookReceiverFunction"]
+    assert "ReservedConcurrentExecutions" not in stack.properties("WebhookReceiverFunction")
+    assert "ReservedConcurrentExecutions" not in stack.client("lambda").get_function_concurrency(FunctionName=receiver)
+
+
 def test_every_subscription_is_on_a_created_topic_and_can_reach_its_endpoint(stack: Stack) -> None:
     iam = stack.client("iam")
     for subscription in subscriptions(stack):

@@ -4,6 +4,7 @@ the last test stops it with Ctrl-C."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -85,6 +86,38 @@ def test_a_webhook_without_its_id_is_a_bad_request(local_run: LocalRun) -> None:
 
     assert status == 400
     assert answer["problems"] == ["missing header X-Pps-Webhook-Id"]
+
+
+def test_a_webhook_id_sent_twice_over_http_is_a_bad_request_and_a_long_sub_topic_is_delivered(
+    local_run: LocalRun,
+) -> None:
+    # Given a raw HTTP request carrying X-Pps-Webhook-Id twice (the API front joins them, as API Gateway does)
+    host, port = local_run.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/webhooks")
+    body = order_body(new_order_id()).encode()
+    for name, value in [
+        ("Authorization", f"Bearer {dev_key.token()}"),
+        ("X-Pps-Topic", "orders/placed"),
+        ("X-Pps-Tenant-Id", "OU1243"),
+        ("X-Pps-Webhook-Id", str(uuid.uuid4())),
+        ("X-Pps-Webhook-Id", str(uuid.uuid4())),
+        ("Content-Length", str(len(body))),
+    ]:
+        connection.putheader(name, value)
+    connection.endheaders(body)
+    answer = connection.getresponse()
+
+    # Then it is refused as ambiguous, before anything is written
+    assert answer.status == 400
+    assert json.loads(answer.read())["problems"] == ["header X-Pps-Webhook-Id has more than one value"]
+    connection.close()
+
+    # While a 2 KB sub-topic is no reason to refuse a webhook
+    order_id = new_order_id()
+    status, accepted = local_run.post(order_body(order_id), sub_topic="product:adv/" + "x" * 2048)
+    assert (status, accepted["status"]) == (200, "accepted")
+    eventually(lambda: local_run.order(order_id), f"{order_id} in OrdersTable")
 
 
 def test_only_a_newer_orders_updated_changes_the_order(local_run: LocalRun) -> None:

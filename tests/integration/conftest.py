@@ -16,7 +16,7 @@ from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
 from tests.support.receiver import RECEIVER, Sandbox
 from tests.support.stack import Deployment, deploy
-from tests.support.tokens import Signer
+from tests.support.tokens import AUDIENCE, Signer
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +62,7 @@ def jwks(jwks_server: JwksServer, sender: Signer) -> JwksServer:
 
 @pytest.fixture
 def stack(moto_endpoint: str, aws_proxy: AwsProxy, jwks: JwksServer) -> Deployment:
-    deployment = deploy(moto_endpoint, {"PpsIssuer": jwks.issuer})
+    deployment = deploy(moto_endpoint, {"PpsIssuer": jwks.issuer, "PpsAudience": AUDIENCE})
     aws_proxy.reset()
     return deployment
 

@@ -46,8 +46,19 @@ ATTACKS: dict[str, Forge] = {
     ),
     "HS256 signed with the public key": lambda pps, evil, iss, aud: _hs256_with_public_key(pps, iss, aud),
     "expired": lambda pps, evil, iss, aud: pps.token(iss, aud, claims={"exp": int(time.time()) - 120}),
-    "future nbf": lambda pps, evil, iss, aud: pps.token(iss, aud, claims={"nbf": int(time.time()) + 600}),
-    "future iat": lambda pps, evil, iss, aud: pps.token(iss, aud, claims={"iat": int(time.time()) + 600}),
+    # Ahead of our clock, but wrong in a way time cannot fix: refused, not retried.
+    "future iat, foreign key": lambda pps, evil, iss, aud: jwt.encode(
+        {**_claims(iss, aud), "iat": int(time.time()) + 600},
+        evil.private_key,
+        algorithm="RS256",
+        headers={"kid": pps.kid},
+    ),
+    "future nbf, wrong aud": lambda pps, evil, iss, aud: pps.token(
+        iss, "other-tenant", claims={"nbf": int(time.time()) + 600}
+    ),
+    "future iat, expired": lambda pps, evil, iss, aud: pps.token(
+        iss, aud, claims={"iat": int(time.time()) + 600, "exp": int(time.time()) - 120}
+    ),
     "wrong iss": lambda pps, evil, iss, aud: pps.token("https://securetoken.google.com/other-tenant", aud),
     "wrong aud": lambda pps, evil, iss, aud: pps.token(iss, "other-tenant"),
     "missing exp": lambda pps, evil, iss, aud: pps.token(iss, aud, claims={"exp": DROP}),
@@ -93,6 +104,46 @@ def test_a_forged_or_broken_token_is_refused_and_nothing_is_written(
     assert stack.all_published() == {topic: [] for topic in stack.capture_queues}
     if forged:
         assert forged not in json.dumps(logs())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+def test_a_genuine_token_from_a_clock_ahead_is_retried_then_accepted(
+    claim: str, fmt: Format, new_sandbox: Callable[..., Sandbox], stack: Deployment, sender: Signer
+) -> None:
+    # Given PPS's clock is 2 s ahead of ours, and no leeway
+    sandbox = new_sandbox(JWT_LEEWAY_SECONDS="0")
+    environment = stack.environment()
+    early = sender.token(environment["PPS_ISSUER"], environment["PPS_AUDIENCE"], claims={claim: int(time.time()) + 2})
+    webhook = pps_headers(early)
+
+    # Then the webhook is not refused but retried, with a Retry-After of when it becomes valid; nothing is written
+    first = sandbox.invoke(api_event(fmt, webhook))
+    assert first.status == 503
+    assert 1 <= int(first.headers["Retry-After"]) <= 2
+    assert stack.claims() == []
+
+    # And PPS's retry, once that time has come, is accepted and published once
+    time.sleep(int(first.headers["Retry-After"]) + 0.5)
+    assert sandbox.invoke(api_event(fmt, webhook)).body["status"] == "accepted"
+    assert len(stack.published("OrdersPlacedTopic")) == 1
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_two_authorization_values_are_refused_on_both_fronts(
+    fmt: Format, sandbox: Sandbox, stack: Deployment, token: Callable[..., str]
+) -> None:
+    genuine = token()
+    event = api_event(fmt, pps_headers(genuine))
+    if fmt == "http":  # the HTTP API joins a repeated header with ","
+        event["headers"]["authorization"] = f"Bearer {genuine},Bearer {genuine}"
+    else:  # the REST API keeps the last value in headers, all of them in multiValueHeaders
+        event["multiValueHeaders"]["Authorization"] = [f"Bearer {token(claims={'sub': 'x'})}", f"Bearer {genuine}"]
+
+    response = sandbox.invoke(event)
+
+    assert response.status == 403
+    assert stack.claims() == []
 
 
 @pytest.mark.parametrize(

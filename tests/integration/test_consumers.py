@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from local.events import pps_headers, sns_event, sqs_event
 from pps_webhooks.claim_check import pointer_message
@@ -153,3 +154,101 @@ def test_a_failing_sns_delivery_raises_so_lambda_retries_it(placed: Sandbox) -> 
     headers = pps_headers("orders/placed", "w-2", "2024-01-01T00:00:00Z")
     with pytest.raises(ValueError, match="orderId"):
         placed.handle(sns_event("Topic", headers, json.dumps({"status": "no id"}), "m-4"))
+
+
+def test_a_placed_order_with_an_unreadable_triggered_at_is_stored_not_parked(
+    placed: Sandbox, updated: Sandbox, stack: Deployment
+) -> None:
+    """Only updates need X-Pps-Triggered-At to order them; a placed order keeps it as it came."""
+    result = placed.handle(delivery("orders/placed", {"orderId": "A-9", "status": "placed"}, "next tuesday"))
+
+    assert result == {"batchItemFailures": []}
+    item = order(stack, "A-9")
+    assert (item["status"], item["placedAt"], item["lastEventAt"]) == ("placed", "next tuesday", "next tuesday")
+    # And any readable update applies after it
+    updated.handle(delivery("orders/updated", {"orderId": "A-9", "status": "shipped"}, "2024-01-02T00:00:00Z"))
+    assert order(stack, "A-9")["status"] == "shipped"
+
+
+def wide_body(order_id: str, fields: int, value: str) -> dict[str, Any]:
+    return {"orderId": order_id, **{f"attribute_with_a_long_name_{index:04d}": value for index in range(fields)}}
+
+
+class ExpressionRecorder:
+    """Every UpdateExpression sent to DynamoDB, as DynamoDB receives it."""
+
+    def __init__(self, client: Any) -> None:
+        self.expressions: list[str] = []
+        client.meta.events.register("provide-client-params.dynamodb.UpdateItem", self._record)
+
+    def _record(self, params: dict[str, Any], **_: Any) -> None:
+        self.expressions.append(params["UpdateExpression"] + params.get("ConditionExpression", ""))
+
+
+@pytest.mark.parametrize("fields", [150, 400])
+def test_an_order_with_hundreds_of_fields_is_stored_whole_within_dynamodbs_expression_limits(
+    fields: int, placed: Sandbox, updated: Sandbox, stack: Deployment
+) -> None:
+    placed_expressions = ExpressionRecorder(placed.module.orders._client)
+    updated_expressions = ExpressionRecorder(updated.module.orders._client)
+
+    placed_result = placed.handle(delivery("orders/placed", wide_body("W-1", fields, "placed"), "2024-01-01T00:00:00Z"))
+    updated_result = updated.handle(
+        delivery("orders/updated", wide_body("W-1", fields, "shipped"), "2024-01-02T00:00:00Z")
+    )
+
+    assert placed_result == updated_result == {"batchItemFailures": []}
+    item = order(stack, "W-1")
+    stored = {name: value for name, value in item.items() if name.startswith("attribute_")}
+    assert stored == {name: "shipped" for name in wide_body("W-1", fields, "") if name != "orderId"}
+    assert "partialWebhookId" not in item
+    for recorder in (placed_expressions, updated_expressions):
+        assert len(recorder.expressions) > 1  # several updates, each within DynamoDB's 4 KB
+        assert max(len(expression.encode()) for expression in recorder.expressions) <= 4096
+
+
+def test_a_stale_or_repeated_wide_update_changes_nothing(updated: Sandbox, stack: Deployment) -> None:
+    newest = delivery("orders/updated", wide_body("W-2", 300, "newest"), "2024-01-03T00:00:00Z")
+    updated.handle(newest)
+    updated.handle(delivery("orders/updated", wide_body("W-2", 300, "stale"), "2024-01-02T00:00:00Z"))
+    updated.handle(newest)  # SNS delivered it twice
+
+    item = order(stack, "W-2")
+    assert {value for name, value in item.items() if name.startswith("attribute_")} == {"newest"}
+    assert item["lastEventAt"] == "2024-01-03T00:00:00Z"
+
+
+class FailsOnce:
+    """The table's DynamoDB client, failing the `at`-th UpdateItem (a throttle, a lost connection)."""
+
+    def __init__(self, client: Any, at: int) -> None:
+        self._client, self._at, self.calls = client, at, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **params: Any) -> Any:
+        self.calls += 1
+        if self.calls == self._at:
+            raise ConnectionError("connection lost mid-write")
+        return self._client.update_item(**params)
+
+
+def test_a_wide_update_interrupted_midway_is_completed_by_its_redelivery(updated: Sandbox, stack: Deployment) -> None:
+    updated.handle(delivery("orders/updated", wide_body("W-3", 300, "old"), "2024-01-01T00:00:00Z"))
+    update = delivery("orders/updated", wide_body("W-3", 300, "new"), "2024-01-02T00:00:00Z")
+    orders = updated.module.orders
+    real = orders._client
+    orders._client = FailsOnce(real, at=2)
+
+    # When the write fails after its first part: the invocation fails, so SQS redelivers the message
+    with pytest.raises(BatchProcessingError):
+        updated.handle(update)
+    assert {value for name, value in order(stack, "W-3").items() if name.startswith("attribute_")} == {"old", "new"}
+
+    # Then the redelivery completes it
+    orders._client = real
+    assert updated.handle(update) == {"batchItemFailures": []}
+    item = order(stack, "W-3")
+    assert {value for name, value in item.items() if name.startswith("attribute_")} == {"new"}
+    assert "partialWebhookId" not in item

@@ -1,21 +1,43 @@
-"""The JWKS cache: one fetch per sandbox, bounded refreshes, rotation and outages never turning into 403s."""
+"""The JWKS cache: one fetch per sandbox, bounded refreshes, rotation and outages never turning into 403s,
+and a fetch that fails safe whatever the endpoint or the network does."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from pps_webhooks.jwks import MAX_JWKS_BYTES, fetch_document
 from tests.integration.test_receive import emitted_metrics
 from tests.support.events import api_event, pps_headers
-from tests.support.jwks_server import JwksServer
+from tests.support.jwks_server import Health, JwksServer
 from tests.support.receiver import Response, Sandbox
 from tests.support.stack import Deployment
 from tests.support.tokens import Signer
 
 COOLDOWN = 1  # seconds, so the tests can wait one out
+
+# Every way the JWKS fetch can go wrong short of an error status: each must be a failed fetch (metric, cached
+# keys used, 503 where none decides, a pause before the next try), never an unhandled error, never a long wait.
+MISBEHAVIOURS: list[Health] = [
+    "reset-mid-body",
+    "trickle-body",
+    "trickle-headers",
+    "large",
+    "large-unsized",
+    "large-chunked",
+    "nested",
+    "garbage",
+    "redirect",
+    "plaintext",
+    "untrusted-cert",
+    "trickle-handshake",
+]
+TLS_MISBEHAVIOURS = {"plaintext", "untrusted-cert", "trickle-handshake"}
 
 
 @pytest.fixture
@@ -147,3 +169,139 @@ def test_a_hanging_jwks_endpoint_is_cut_off_by_the_fetch_timeout(
 
     assert response.status == 503
     assert time.monotonic() - started < 2
+
+
+@pytest.fixture(scope="module")
+def tls_jwks_server() -> Iterator[JwksServer]:
+    server = JwksServer(tls=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def endpoint(
+    misbehaviour: Health,
+    jwks: JwksServer,
+    tls_jwks_server: JwksServer,
+    sender: Signer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> JwksServer:
+    """The JWKS endpoint a test makes misbehave: the TLS one (its certificate trusted, so only the misbehaviour
+    fails the fetch) for the TLS failures, else the plain one; healthy until the test says otherwise."""
+    if misbehaviour not in TLS_MISBEHAVIOURS:
+        server = jwks
+    else:
+        server = tls_jwks_server
+        server.reset([sender.jwk()])
+        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)
+    server.large_bytes = MAX_JWKS_BYTES + 1  # one byte over the cap
+    server.trickle_seconds = 2.5  # longer than any deadline and time limit here, short enough for a failing test
+    return server
+
+
+@pytest.mark.parametrize(
+    "misbehaviour",
+    [*MISBEHAVIOURS, "trickle-body-closing"],
+)
+def test_whatever_the_jwks_endpoint_does_the_fetch_fails_safe(
+    misbehaviour: Health,
+    endpoint: JwksServer,
+    new_sandbox: Callable[..., Sandbox],
+    token: Callable[..., str],
+    stack: Deployment,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = {
+        "PPS_JWKS_URI": endpoint.jwks_uri,
+        "JWKS_CACHE_SECONDS": "1",
+        "JWKS_TIMEOUT_SECONDS": "0.5",
+        "JWKS_REFRESH_COOLDOWN_SECONDS": str(COOLDOWN),
+    }
+    # Given a warm sandbox that has the JWKS cached, then its endpoint misbehaving
+    warm = new_sandbox(**settings)
+    assert send(warm, token()).status == 200
+    cached_at = time.monotonic()
+    assert "JwksFetchFailed" not in emitted_metrics(capsys)
+    endpoint.health = misbehaviour
+
+    # When a cold sandbox gets a webhook
+    cold = new_sandbox(**settings)
+    started = time.monotonic()
+    response = send(cold, token())
+
+    # Then it is retried later (503), within moments of the deadline, and the failed fetch is counted
+    assert response.status == 503
+    assert time.monotonic() - started < 2
+    assert "JwksFetchFailed" in emitted_metrics(capsys)
+    assert len(stack.claims()) == 1  # the warm sandbox's webhook only
+    assert endpoint.connections == 2  # one each (a redirect is not followed)
+    # And the endpoint is not asked again before the cooldown
+    assert send(cold, token()).status == 503
+    assert endpoint.connections == 2
+
+    # When the warm sandbox's cached JWKS expires and webhooks keep coming, then one with a kid never seen
+    time.sleep(max(cached_at + 1.1 - time.monotonic(), 0))
+    statuses = [send(warm, token()).status for _ in range(2)]
+    failures = emitted_metrics(capsys)
+    stranger = send(warm, token(headers={"kid": "never-seen"}))
+
+    # Then the cached key keeps deciding, the failed refresh is counted, the stranger is retried later (503),
+    # and after one failed refresh the endpoint is left alone until the cooldown has passed
+    assert statuses == [200, 200]
+    assert "JwksFetchFailed" in failures
+    assert stranger.status == 503
+    assert endpoint.connections == 3
+
+
+def test_a_jwks_right_at_the_size_cap_is_taken_however_it_is_framed(
+    new_sandbox: Callable[..., Sandbox], token: Callable[..., str], jwks: JwksServer
+) -> None:
+    # Given a JWKS padded to exactly the cap, sent with a Content-Length, until the connection closes, or chunked
+    jwks.large_bytes = MAX_JWKS_BYTES
+    for framing in ("large", "large-unsized", "large-chunked"):
+        jwks.health = framing
+
+        # Then its keys are used
+        assert send(new_sandbox(), token()).status == 200, framing
+
+
+def test_a_jwks_without_a_usable_signing_key_is_a_failed_fetch_not_a_refusal(
+    new_sandbox: Callable[..., Sandbox], token: Callable[..., str], jwks: JwksServer, sender: Signer
+) -> None:
+    # Given a warm sandbox, then PPS's endpoint serving its key without a kid (a broken deploy on their side)
+    warm = new_sandbox(JWKS_CACHE_SECONDS="1", JWKS_REFRESH_COOLDOWN_SECONDS=str(COOLDOWN))
+    assert send(warm, token()).status == 200
+    jwks.keys = [{name: value for name, value in sender.jwk().items() if name != "kid"}]
+    time.sleep(1.1)
+
+    # Then the cached key keeps deciding, and a cold sandbox is told to retry, never refused
+    assert send(warm, token()).status == 200
+    assert send(new_sandbox(), token()).status == 503
+
+
+def test_a_name_with_several_dead_addresses_is_given_up_within_one_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a JWKS host whose every address swallows connection attempts (full accept backlogs on loopback)
+    listeners, fillers = [], []
+    for host in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+        listener = socket.socket()
+        listener.bind((host, 0))
+        listener.listen(0)
+        listeners.append(listener)
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(listener.getsockname())
+            fillers.append(filler)
+    addresses = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", listener.getsockname()) for listener in listeners]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: addresses)
+
+    # When the keys are fetched with a one-second deadline
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        fetch_document("https://jwks.example/.well-known/jwks.json", deadline_seconds=1.0, max_bytes=MAX_JWKS_BYTES)
+
+    # Then it gives up within that second, not a second per address
+    assert time.monotonic() - started < 1.5
+    for held in listeners + fillers:
+        held.close()

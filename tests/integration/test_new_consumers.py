@@ -23,6 +23,7 @@ from tests.support.events import pps_headers as webhook_headers
 from tests.support.lambda_context import lambda_context
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
+from tests.unit.test_operations_template import subscription_problems
 
 SAM = Path(sys.executable).parent / "sam"
 
@@ -58,6 +59,8 @@ def test_make_consumer_adds_a_filtered_consumer_that_lints_and_runs(
     assert function["Events"]["Webhooks"]["Properties"]["Topic"] == {"Ref": "OrdersPlacedTopic"}
     assert function["DeadLetterQueue"]["TargetArn"] == {"Fn::GetAtt": ["InvoiceSyncDeadLetterQueue", "Arn"]}
     assert "InvoiceSyncLogGroup" in resources
+    # And what SNS cannot deliver to it waits in its dead-letter queue, which SNS may write to and an alarm watches
+    assert subscription_problems(load_template(project / "template.yaml")) == []
 
     # The generated handler runs its logic on an SNS delivery, and raises (so Lambda retries) on a bad one
     monkeypatch.syspath_prepend(str(project / "functions" / "invoice_sync"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from typing import Any
 
@@ -13,9 +14,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.events import pps_headers, sns_event
-from local.redrive import AsyncFunction, main, redrive
+from local.redrive import ArchiveStream, AsyncFunction, main, redrive, start_move_task
+from local.redrive import Summary as RedriveSummary
 from local.replay import UsageError, aws_config
 from local.stack import REGION
+from pps_webhooks.claim_check import pointer_message
+from pps_webhooks.deliveries import PayloadStore, read_delivery
 from tests.support.aws_proxy import AwsProxy
 from tests.support.stack import Deployment
 
@@ -192,5 +196,149 @@ def test_a_dead_letter_queue_without_source_queues_needs_the_function(
 
     assert main({"QUEUE": dlq}) == 2
     assert "FUNCTION=" in capsys.readouterr().err
-    with pytest.raises(UsageError, match="leave FUNCTION out"):
+    with pytest.raises(UsageError, match="leave FUNCTION and STREAM out"):
         redrive(stack.client("sqs"), stack.refs[DLQ], function=AsyncFunction(RecordingLambda(set()), "Nope"))
+
+
+def parked_by_sns(stack: Deployment, queue_url: str, webhook_id: str) -> str:
+    """What SNS parks under a subscription's RedrivePolicy when it cannot deliver: the message it would have
+    delivered, with its attributes, and no source queue of its own."""
+    body = json.dumps({"orderId": webhook_id})
+    headers = pps_headers("orders/placed", webhook_id, "2024-01-1T10:00:00.7777748Z")
+    typed = {name: {"DataType": "String", "StringValue": value} for name, value in headers.items()}
+    stack.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=typed)
+    return body
+
+
+def test_what_sns_could_not_deliver_to_a_consumer_queue_goes_to_that_queue(stack: Deployment) -> None:
+    body = parked_by_sns(stack, stack.refs[DLQ], "SNS-1")
+
+    summary = redrive(operator_sqs(stack.endpoint), stack.refs[DLQ], progress=io.StringIO())
+
+    assert summary.ok
+    ((moved, moved_attributes),) = drain(stack.client("sqs"), stack.refs[QUEUE])
+    assert moved == body
+    assert moved_attributes["X-Pps-Webhook-Id"]["StringValue"] == "SNS-1"
+
+
+class RecordingMoveTasks:
+    """SQS's StartMessageMoveTask, which moto does not have: records how the task was asked for."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, str]] = []
+
+    def start_message_move_task(self, **request: str) -> dict[str, str]:
+        self.requests.append(request)
+        return {"TaskHandle": "task-1"}
+
+
+def test_a_move_task_is_sent_to_the_one_source_queue_so_sns_parked_messages_go_there_too() -> None:
+    sqs = RecordingMoveTasks()
+    summary = RedriveSummary("dlq", "move task", dry_run=False)
+    source = {"arn:aws:sqs:us-east-1:123456789012:OrdersPlacedQueue": "https://sqs/OrdersPlacedQueue"}
+
+    start_move_task(sqs, "arn:aws:sqs:us-east-1:123456789012:OrdersPlacedDeadLetterQueue", source, summary)  # type: ignore[arg-type]
+    start_move_task(sqs, "arn:aws:sqs:us-east-1:123456789012:Shared", {**source, "arn:b": "b"}, summary)  # type: ignore[arg-type]
+
+    assert sqs.requests == [
+        {
+            "SourceArn": "arn:aws:sqs:us-east-1:123456789012:OrdersPlacedDeadLetterQueue",
+            "DestinationArn": "arn:aws:sqs:us-east-1:123456789012:OrdersPlacedQueue",
+        },
+        {"SourceArn": "arn:aws:sqs:us-east-1:123456789012:Shared"},  # each message back to its own source
+    ]
+
+
+def test_what_sns_could_not_deliver_to_a_function_is_invoked_as_the_sns_event_it_missed(stack: Deployment) -> None:
+    sqs = operator_sqs(stack.endpoint)
+    dlq = sqs.create_queue(QueueName="InvoiceSyncDeadLetterQueue")["QueueUrl"]
+    body = parked_by_sns(stack, dlq, "SNS-2")
+    function = RecordingLambda(refuse=set())
+
+    summary = redrive(sqs, dlq, function=AsyncFunction(function, "InvoiceSyncFunction"), progress=io.StringIO())
+
+    assert summary.ok
+    ((_, _, event),) = function.invocations
+    (record,) = json.loads(event)["Records"]
+    webhook = read_delivery(record, PayloadStore(lambda: stack.client("s3")))
+    assert (webhook.raw_body, webhook.webhook_id, webhook.topic) == (body, "SNS-2", "orders/placed")
+    assert still_parked(stack, dlq) == 0
+
+
+def test_what_sns_could_not_hand_to_the_archive_is_put_into_the_archive_stream(stack: Deployment) -> None:
+    # Given the archive stream (moto's Firehose writes what it gets to its bucket) and a parked notification
+    s3, firehose = stack.client("s3"), stack.client("firehose")
+    s3.create_bucket(Bucket="rearchived")
+    firehose.create_delivery_stream(
+        DeliveryStreamName="pps-webhooks-archive",
+        ExtendedS3DestinationConfiguration={
+            "BucketARN": "arn:aws:s3:::rearchived",
+            "RoleARN": "arn:aws:iam::123456789012:role/ArchiveDeliveryRole",
+        },
+    )
+    dlq = stack.client("sqs").create_queue(QueueName="ArchiveDeadLetterQueue")["QueueUrl"]
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "TopicArn": stack.refs["OrdersPlacedTopic"],
+        "Message": '{"orderId":"ARC-1"}',
+        "Timestamp": "2024-01-01T10:00:00.000Z",
+        "MessageAttributes": {"X-Pps-Topic": {"Type": "String", "Value": "orders/placed"}},
+    }
+    stack.client("sqs").send_message(QueueUrl=dlq, MessageBody=json.dumps(envelope))
+    parked_by_sns(stack, dlq, "SNS-3")  # a raw one, rebuilt as a notification from its attributes
+
+    summary = redrive(
+        operator_sqs(stack.endpoint),
+        dlq,
+        stream=ArchiveStream(firehose, "pps-webhooks-archive", s3),
+        progress=io.StringIO(),
+    )
+
+    assert summary.ok
+    assert (summary.found, summary.moved) == (2, 2)
+    (key,) = [entry["Key"] for entry in s3.list_objects_v2(Bucket="rearchived")["Contents"]]
+    archived = s3.get_object(Bucket="rearchived", Key=key)["Body"].read().decode()
+    assert json.dumps(envelope) in archived
+    assert '"X-Pps-Webhook-Id": {"Type": "String", "Value": "SNS-3"}' in archived
+    assert still_parked(stack, dlq) == 0
+
+
+def test_a_re_archived_claim_checked_webhook_gets_its_body_renewed_or_stays_parked(stack: Deployment) -> None:
+    """The re-archived line starts a new archive lifetime: its body must start one too, or it would expire first."""
+    s3, firehose, sqs = stack.client("s3"), stack.client("firehose"), stack.client("sqs")
+    s3.create_bucket(Bucket="rearchived-bodies")
+    firehose.create_delivery_stream(
+        DeliveryStreamName="archive-bodies",
+        ExtendedS3DestinationConfiguration={
+            "BucketARN": "arn:aws:s3:::rearchived-bodies",
+            "RoleARN": "arn:aws:iam::123456789012:role/ArchiveDeliveryRole",
+        },
+    )
+    dlq = sqs.create_queue(QueueName="ArchiveDeadLetterQueue")["QueueUrl"]
+    bucket = stack.refs["PayloadBucket"]
+    s3.put_object(Bucket=bucket, Key="payloads/OU1243/kept", Body=b'{"orderId":"BIG"}')
+    written = s3.head_object(Bucket=bucket, Key="payloads/OU1243/kept")["LastModified"]
+    for key in ("payloads/OU1243/kept", "payloads/OU1243/gone"):
+        envelope = {
+            "Type": "Notification",
+            "MessageId": key,
+            "TopicArn": stack.refs["OrdersPlacedTopic"],
+            "Message": pointer_message(bucket, key),
+            "Timestamp": "2024-01-01T10:00:00.000Z",
+            "MessageAttributes": {
+                "X-Pps-Topic": {"Type": "String", "Value": "orders/placed"},
+                "ExtendedPayloadSize": {"Type": "Number", "Value": "17"},
+            },
+        }
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(envelope))
+    time.sleep(1.1)  # S3 times have one-second resolution
+
+    summary = redrive(
+        operator_sqs(stack.endpoint), dlq, stream=ArchiveStream(firehose, "archive-bodies", s3), progress=io.StringIO()
+    )
+
+    assert (summary.found, summary.moved, summary.failed) == (2, 1, 1)
+    assert summary.reasons == {"claim-checked body NoSuchKey": 1}
+    assert s3.head_object(Bucket=bucket, Key="payloads/OU1243/kept")["LastModified"] > written
+    assert still_parked(stack, dlq) == 1  # the one whose body is gone: never archived as a pointer to nothing

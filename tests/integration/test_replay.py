@@ -7,21 +7,23 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
-from local.lambda_events import sns_event
-from local.replay import FunctionTarget, QueueTarget, Window, aws_config, main, parse_moment, replay
+from local.lambda_events import sns_event, sqs_event
+from local.replay import FunctionTarget, QueueTarget, Summary, Window, aws_config, main, parse_moment, replay
 from local.stack import ACCOUNT, REGION
 from local.template import load_template, resources_of_type
 from pps_webhooks.claim_check import pointer_message
 from tests.support.aws_proxy import AwsProxy
+from tests.support.lifecycle import expiration_days, expire
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 
@@ -323,3 +325,75 @@ def test_only_the_windows_utc_arrival_dates_are_read_and_the_day_after(
 
     assert window.since == datetime.fromisoformat(utc_since).replace(tzinfo=UTC)
     assert window.partition_dates() == [date.fromisoformat(day) for day in days]
+
+
+def replay_to_consumer_queue(stack: Deployment, archive: Archive) -> Summary:
+    return replay(
+        s3=stack.client("s3"),
+        bucket=archive.bucket,
+        topic="orders/placed",
+        window=WINDOW,
+        target=QueueTarget.connect(stack.client("sqs"), stack.refs["OrdersPlacedQueue"]),
+        progress=io.StringIO(),
+    )
+
+
+def test_an_archived_claim_checked_webhook_replayed_long_after_the_duplicate_window_has_its_body(
+    stack: Deployment, archive: Archive, new_sandbox: Callable[..., Sandbox]
+) -> None:
+    # Given a month has passed: far beyond RetentionDays (7), within the archive's retention
+    assert not expire(stack, "PayloadBucket", after=timedelta(days=30))
+
+    # When the archive is replayed to the consumer's queue, and the consumer takes it from there
+    summary = replay_to_consumer_queue(stack, archive)
+    received = drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])
+    result = new_sandbox("OrdersPlacedFunction").handle(
+        sqs_event(received, "arn:aws:sqs:us-east-1:1:OrdersPlacedQueue")
+    )
+
+    # Then the claim-checked order was read back from its body
+    assert summary.ok
+    assert result == {"batchItemFailures": []}
+    (big,) = [item for item in stack.items("OrdersTable") if item["orderId"] == "R-2"]
+    assert big["blob"] == "x" * 300_000
+
+
+def test_every_place_a_pointer_lives_is_outlived_by_its_body(stack: Deployment) -> None:
+    """Queues and dead-letter queues hold a pointer up to 14 days (28 with a redrive by hand); the archive for its
+    retention from when its line was written: up to a day after the body (Firehose buffers across midnight), or
+    up to 14 days after (re-archived from its dead-letter queue)."""
+    queue_days = max(
+        int(queue["Properties"].get("MessageRetentionPeriod", 345_600)) // 86_400
+        for queue in resources_of_type(load_template(), "AWS::SQS::Queue").values()
+    )
+    body_days, archive_days = expiration_days("PayloadBucket"), expiration_days("ArchiveBucket")
+    assert body_days >= archive_days + queue_days + 1
+    assert body_days >= 2 * queue_days
+    minimum = load_template()["Parameters"]["PayloadRetentionDays"]["MinValue"]
+    assert expiration_days("PayloadBucket", {"PayloadRetentionDays": str(minimum)}) >= 2 * queue_days
+
+
+def test_a_replay_renews_the_claim_checked_bodies_it_sends(stack: Deployment, archive: Archive) -> None:
+    s3, bucket = stack.client("s3"), stack.refs["PayloadBucket"]
+    (key,) = [entry["Key"] for entry in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    before = s3.head_object(Bucket=bucket, Key=key)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    time.sleep(1.1)  # S3 times have one-second resolution
+
+    replay_to_consumer_queue(stack, archive)
+
+    after = s3.head_object(Bucket=bucket, Key=key)
+    assert after["LastModified"] > before["LastModified"]  # its lifecycle starts again from the replay
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+
+
+def test_a_pointer_whose_body_is_gone_is_counted_failed_not_sent(stack: Deployment, archive: Archive) -> None:
+    s3, bucket = stack.client("s3"), stack.refs["PayloadBucket"]
+    for entry in s3.list_objects_v2(Bucket=bucket)["Contents"]:
+        s3.delete_object(Bucket=bucket, Key=entry["Key"])
+
+    summary = replay_to_consumer_queue(stack, archive)
+
+    assert (summary.found, summary.sent, summary.failed) == (4, 3, 1)
+    assert summary.reasons == {"claim-checked body NoSuchKey": 1}
+    assert not summary.ok

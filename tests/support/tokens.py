@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 _DROP = object()
+# The audience the tests deploy with: PpsAudience has no default, as PPS fixes one per customer.
+AUDIENCE = "https://webhooks.example.com/pps"
 
 
 class Signer:

@@ -12,8 +12,15 @@ from typing import Any
 import jwt
 import pytest
 
-from pps_webhooks.auth import TokenRules, authorize_tenant, bearer_token, verify_token
-from pps_webhooks.errors import Forbidden
+from pps_webhooks.auth import (
+    MAX_RETRY_AFTER_SECONDS,
+    TokenNotYetValid,
+    TokenRules,
+    authorize_tenant,
+    bearer_token,
+    verify_token,
+)
+from pps_webhooks.errors import Forbidden, RetryLater
 from tests.support.tokens import DROP, Signer
 
 ISSUER = "https://pps.example.com"
@@ -126,14 +133,12 @@ def test_leeway_admits_a_token_issued_by_a_clock_slightly_ahead(sender: Signer, 
     ("claims", "reason"),
     [
         ({"exp": -60}, "token-expired"),
-        ({"nbf": 120}, "token-not-yet-valid"),
-        ({"iat": 120}, "token-not-yet-valid"),
         ({"aud": "https://someone-else.example.com"}, "wrong-audience"),
         ({"aud": ["https://someone-else.example.com"]}, "wrong-audience"),
         ({"iss": "https://evil.example.com"}, "wrong-issuer"),
         ({"iss": "https://pps.example"}, "wrong-issuer"),  # a prefix of the issuer is not the issuer
     ],
-    ids=["expired", "nbf-future", "iat-future", "audience", "audience-list", "issuer", "issuer-prefix"],
+    ids=["expired", "audience", "audience-list", "issuer", "issuer-prefix"],
 )
 def test_a_token_with_wrong_claims_is_refused_with_its_reason(
     sender: Signer, keys: TrustedKeys, claims: dict[str, Any], reason: str
@@ -142,6 +147,58 @@ def test_a_token_with_wrong_claims_is_refused_with_its_reason(
     relative = {name: now + value if name in ("exp", "nbf", "iat") else value for name, value in claims.items()}
 
     assert refusal(token(sender, **relative), keys) == reason
+
+
+# verify_token: what time will settle is retried, not refused
+
+
+@pytest.mark.parametrize(
+    ("claims", "wait"),
+    [({"nbf": 120}, 90), ({"iat": 120}, 90), ({"iat": 40, "nbf": 300}, 270), ({"iat": 31}, 1)],
+    ids=["nbf-future", "iat-future", "latest-wins", "just-beyond-leeway"],
+)
+def test_a_genuine_token_from_a_clock_ahead_is_retried_when_it_becomes_valid(
+    sender: Signer, keys: TrustedKeys, claims: dict[str, int], wait: int
+) -> None:
+    now = int(time.time())
+
+    with pytest.raises(RetryLater) as raised:
+        verify_token(token(sender, **{name: now + ahead for name, ahead in claims.items()}), RULES, keys)
+
+    assert raised.value.reason == "token-not-yet-valid"
+    assert wait - 2 <= raised.value.retry_after_seconds <= wait  # beyond the 30 s leeway, to the second
+
+
+def test_a_token_issued_absurdly_far_ahead_is_retried_within_an_hour(sender: Signer, keys: TrustedKeys) -> None:
+    with pytest.raises(RetryLater) as raised:
+        verify_token(token(sender, iat=int(time.time()) + 10 * 86_400), RULES, keys)
+
+    assert raised.value.retry_after_seconds == MAX_RETRY_AFTER_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": -60}, "token-expired"),
+        ({"aud": "https://someone-else.example.com"}, "wrong-audience"),
+        ({"iss": "https://evil.example.com"}, "wrong-issuer"),
+    ],
+)
+def test_a_token_from_a_clock_ahead_that_is_wrong_otherwise_is_refused(
+    sender: Signer, keys: TrustedKeys, claims: dict[str, Any], reason: str
+) -> None:
+    now = int(time.time())
+    relative = {name: now + value if name == "exp" else value for name, value in claims.items()}
+
+    assert refusal(token(sender, iat=now + 120, **relative), keys) == reason
+
+
+def test_a_forged_token_from_a_clock_ahead_is_refused_not_retried(attacker: Signer, keys: TrustedKeys) -> None:
+    forged = attacker.token(
+        ISSUER, AUDIENCE, claims={"iat": int(time.time()) + 120}, headers={"kid": "pps-signing-key-1"}
+    )
+
+    assert refusal(forged, keys) == "bad-signature"
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "iss", "aud"])
@@ -217,6 +274,11 @@ def test_a_malformed_token_is_refused(keys: TrustedKeys, garbage: str) -> None:
     assert refusal(garbage, keys) == "malformed-token"
 
 
+@pytest.mark.parametrize("text", ["abc.\udc80.def", "\ud800"])
+def test_a_token_that_is_no_text_is_refused_as_malformed(keys: TrustedKeys, text: str) -> None:
+    assert refusal(text, keys) == "malformed-token"
+
+
 def test_a_token_over_the_size_bound_is_refused_before_it_is_parsed(keys: TrustedKeys) -> None:
     rules = TokenRules(ISSUER, AUDIENCE, max_token_bytes=512)
 
@@ -254,3 +316,73 @@ def test_an_unlisted_tenant_is_refused(tenant: str) -> None:
 @pytest.mark.parametrize("tenant", [None, ""])
 def test_a_missing_tenant_is_left_for_validation_to_report(tenant: str | None) -> None:
     authorize_tenant(tenant, frozenset({"OU1243"}))
+
+
+@pytest.mark.parametrize("tenant", [None, ""])
+def test_a_missing_tenant_is_left_for_validation_even_when_bound_to_a_claim(tenant: str | None) -> None:
+    authorize_tenant(tenant, frozenset(), {"tenant": "OU1243"}, "tenant")
+
+
+# PPS_REQUIRED_CLAIMS and PPS_TENANT_CLAIM
+
+
+def required(**claims: Any) -> TokenRules:
+    return TokenRules(ISSUER, AUDIENCE, required_claims=claims)
+
+
+def test_a_token_with_every_required_claim_passes(sender: Signer, keys: TrustedKeys) -> None:
+    genuine = token(sender, sub="pps-webhooks", env="prod")
+
+    assert verify_token(genuine, required(sub="pps-webhooks", env="prod"), keys)["env"] == "prod"
+
+
+def test_a_required_claim_can_be_one_of_a_list_like_aud(sender: Signer, keys: TrustedKeys) -> None:
+    assert verify_token(token(sender, groups=["a", "pps"]), required(groups="pps"), keys)["groups"] == ["a", "pps"]
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"role": "subscriber"}, "wrong-claim"),
+        ({"role": DROP}, "missing-claim"),
+        ({"role": 7}, "wrong-claim"),
+        ({"role": ["subscriber"]}, "wrong-claim"),
+    ],
+    ids=["wrong", "missing", "other-type", "list-without-it"],
+)
+def test_a_token_without_a_required_claim_value_is_refused(
+    sender: Signer, keys: TrustedKeys, claims: dict[str, Any], reason: str
+) -> None:
+    assert refusal(token(sender, **claims), keys, required(role="publisher")) == reason
+
+
+def test_a_token_from_a_clock_ahead_without_a_required_claim_is_refused(sender: Signer, keys: TrustedKeys) -> None:
+    early = token(sender, iat=int(time.time()) + 120, sub="someone-else")
+
+    assert refusal(early, keys, required(sub="pps-webhooks")) == "wrong-claim"
+
+
+def test_a_token_from_a_clock_ahead_carries_its_claims_for_the_tenant_check(sender: Signer, keys: TrustedKeys) -> None:
+    with pytest.raises(TokenNotYetValid) as raised:
+        verify_token(token(sender, iat=int(time.time()) + 120, tenant="OU1243"), RULES, keys)
+
+    assert raised.value.claims["tenant"] == "OU1243"
+
+
+def test_a_tenant_bound_to_a_claim_must_match_it() -> None:
+    authorize_tenant("OU1243", frozenset(), {"tenant": "OU1243"}, "tenant")
+
+
+@pytest.mark.parametrize("claims", [{"tenant": "OU9999"}, {}, {"tenant": ["OU1243"]}, {"tenant": "ou1243"}])
+def test_a_tenant_that_does_not_match_its_claim_is_refused(claims: dict[str, Any]) -> None:
+    with pytest.raises(Forbidden) as raised:
+        authorize_tenant("OU1243", frozenset(), claims, "tenant")
+
+    assert raised.value.reason == "tenant-mismatch"
+
+
+@pytest.mark.parametrize(("required_value", "carried"), [(True, 1), (1, True), (1, 1.0), ("1", 1)])
+def test_a_required_claim_must_have_the_same_json_type(
+    sender: Signer, keys: TrustedKeys, required_value: Any, carried: Any
+) -> None:
+    assert refusal(token(sender, admin=carried), keys, required(admin=required_value)) == "wrong-claim"

@@ -47,10 +47,20 @@ def test_a_message_without_attributes_is_its_body() -> None:
 @pytest.mark.parametrize(("extra", "needed"), [(-1, False), (0, False), (1, True)])
 def test_a_claim_check_is_needed_only_above_the_threshold(extra: int, needed: bool) -> None:
     threshold = 1000
-    body = b"x" * (threshold - message_size(b"", TOPIC) + extra)
+    body = "x" * (threshold - message_size(b"", TOPIC) + extra)
 
-    assert message_size(body, TOPIC) == threshold + extra
+    assert message_size(body.encode(), TOPIC) == threshold + extra
     assert needs_claim_check(body, TOPIC, threshold) is needed
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1f", "\ufffe"])
+def test_a_small_body_sns_cannot_carry_as_text_is_claim_checked(character: str) -> None:
+    assert needs_claim_check('{"note":"' + character + '"}', TOPIC, 1000)
+
+
+@pytest.mark.parametrize("body", ['{"a":"tab\tnew\nline\r"}', '{"café":"☕😀"}'])
+def test_a_small_body_of_legal_text_is_not_claim_checked(body: str) -> None:
+    assert not needs_claim_check(body, TOPIC, 1000)
 
 
 def test_the_pointer_is_the_payload_offloading_format() -> None:
@@ -102,3 +112,34 @@ def test_no_id_can_escape_the_payloads_prefix(tenant_id: str, webhook_id: str) -
 
 def test_different_ids_never_share_a_key() -> None:
     assert payload_key("a/b", "c") != payload_key("a", "b/c")
+
+
+@pytest.mark.parametrize(
+    "character",
+    ["x", "é", "/", "%", "😀", "\u3000"],
+    ids=["ascii", "accent", "slash", "percent", "emoji", "wide-space"],
+)
+def test_every_accepted_id_gives_a_key_s3_takes(character: str) -> None:
+    """Ids up to the 512-byte bound, each character percent-encoded up to 12 bytes: the key stays within 1,024."""
+    longest = character * (512 // len(character.encode()))
+
+    key = payload_key(longest, longest)
+
+    assert len(key.encode()) <= 1024
+    assert key.startswith("payloads/")
+    assert key.count("/") == 2
+
+
+def test_long_ids_keep_distinct_keys() -> None:
+    first, second = "é" * 200 + "a", "é" * 200 + "b"
+
+    assert payload_key("OU1243", first) != payload_key("OU1243", second)
+    assert payload_key("OU1243", first) == payload_key("OU1243", first)  # deterministic: a retry overwrites
+
+
+def test_no_id_reads_as_the_hash_of_a_long_one() -> None:
+    long_id = "é" * 200
+    hashed = payload_key("OU1243", long_id).rsplit("/", 1)[1]
+
+    assert hashed.startswith("!sha256-")
+    assert payload_key("OU1243", hashed) != payload_key("OU1243", long_id)  # a literal "!" is encoded as %21

@@ -65,6 +65,7 @@ def test_a_rest_event_with_null_headers_has_no_headers() -> None:
 def test_a_header_with_a_null_value_is_left_out() -> None:
     event = sample("rest")
     event["headers"]["X-Pps-Sub-Topic"] = None
+    event["multiValueHeaders"]["X-Pps-Sub-Topic"] = [None]
 
     request = read_request(event)
 
@@ -132,3 +133,22 @@ def test_a_response_keeps_its_own_headers_beside_the_content_type() -> None:
     assert result["statusCode"] == 503
     assert result["headers"] == {"Content-Type": "application/json", "Retry-After": "5"}
     assert json.loads(result["body"]) == {"message": "later"}
+
+
+def test_the_rest_api_reads_every_value_of_a_repeated_header_from_multi_value_headers() -> None:
+    event = sample("rest")
+    event["headers"]["X-Pps-Sub-Topic"] = "second"  # API Gateway keeps the last value here
+    event["multiValueHeaders"]["X-Pps-Sub-Topic"] = ["first", "second"]
+
+    request = read_request(event)
+
+    assert request.header("X-Pps-Sub-Topic") == "first,second"  # joined as the HTTP API joins them
+    assert request.repeated("x-pps-sub-topic")
+    assert not request.repeated("X-Pps-Topic")
+
+
+def test_the_same_header_under_two_spellings_counts_as_repeated() -> None:
+    request = read_request({"headers": {"X-Pps-Webhook-Id": "a", "x-pps-webhook-id": "b"}, "body": "x"})
+
+    assert request.repeated("X-Pps-Webhook-Id")
+    assert request.header("X-Pps-Webhook-Id") == "a,b"

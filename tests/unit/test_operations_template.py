@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from local.template import load_template, resources_of_type
+from local.template import ROOT, load_template, resources_of_type
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -122,13 +122,119 @@ def test_every_webhook_topic_is_archived_enveloped_so_attributes_are_kept() -> N
     assert archived == webhook_topics
 
 
-def test_the_archive_is_partitioned_by_topic_and_date_and_expires_by_parameter() -> None:
+def test_the_archive_is_partitioned_by_topic_and_publishing_date_and_expires_by_parameter() -> None:
+    """By the day SNS published each webhook, not the day Firehose got it: a notification re-archived from the
+    archive's dead-letter queue days later still lands where `make replay` looks for it."""
     destination = RESOURCES["WebhookArchiveStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
-    assert destination["Prefix"] == "webhooks/topic=!{partitionKeyFromQuery:topic}/date=!{timestamp:yyyy-MM-dd}/"
+    assert destination["Prefix"] == (
+        "webhooks/topic=!{partitionKeyFromQuery:topic}/date=!{partitionKeyFromQuery:date}/"
+    )
     assert destination["DynamicPartitioningConfiguration"]["Enabled"] is True
     query = destination["ProcessingConfiguration"]["Processors"][0]["Parameters"][0]["ParameterValue"]
     assert 'MessageAttributes["X-Pps-Topic"]' in query
+    assert 'date: ((.Timestamp // "unknown")[0:10])' in query
     (rule,) = RESOURCES["ArchiveBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == {"Ref": "ArchiveRetentionDays"}
     assert rule["Transitions"][0]["TransitionInDays"] == {"Ref": "ArchiveColdAfterDays"}
     assert TEMPLATE["Outputs"]["ArchiveBucketName"]["Value"] == {"Ref": "ArchiveBucket"}
+
+
+def subscription_problems(template: dict[str, Any]) -> list[str]:
+    """Every SNS subscription (resources, and functions' SNS events) must park what SNS cannot deliver in a
+    dead-letter queue that SNS may write to (a queue policy scoped to the topic) and an alarm watches."""
+    subscriptions = {
+        name: (resource["Properties"]["TopicArn"], resource["Properties"].get("RedrivePolicy"))
+        for name, resource in resources_of_type(template, "AWS::SNS::Subscription").items()
+        if resource["Properties"]["Protocol"] != "email"  # an operator's inbox: nowhere to redrive from
+    }
+    for name, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        for event_name, event in (function["Properties"].get("Events") or {}).items():
+            if event["Type"] == "SNS":
+                properties = event["Properties"]
+                subscriptions[f"{name}.{event_name}"] = (properties["Topic"], properties.get("RedrivePolicy"))
+    alarmed = {
+        dimensions["QueueName"]["Fn::GetAtt"][0]
+        for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        for metric in alarm_metrics(alarm)
+        if metric.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        for dimensions in [{d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}]
+    }
+    problems = []
+    for name, (topic, redrive) in sorted(subscriptions.items()):
+        if not redrive:
+            problems.append(f"{name}: no RedrivePolicy")
+            continue
+        queue = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        if queue not in alarmed:
+            problems.append(f"{name}: no alarm on {queue}")
+        allowed = [
+            statement
+            for policy in resources_of_type(template, "AWS::SQS::QueuePolicy").values()
+            if {"Ref": queue} in policy["Properties"]["Queues"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Principal"] == {"Service": "sns.amazonaws.com"}
+            and topic in _listed(statement["Condition"]["ArnEquals"]["aws:SourceArn"])
+        ]
+        if not allowed:
+            problems.append(f"{name}: {queue} does not let {topic} send")
+    return problems
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_sns_subscription_parks_what_it_cannot_deliver_where_an_alarm_watches() -> None:
+    assert subscription_problems(TEMPLATE) == []
+    assert len(resources_of_type(TEMPLATE, "AWS::SNS::Subscription")) >= 5
+
+
+def test_the_subscriber_example_parks_what_sns_cannot_deliver_too() -> None:
+    example = load_template(ROOT / "examples" / "subscriber-stack.yaml")
+    assert subscription_problems(example) == []
+
+
+@pytest.mark.parametrize("name", ["IdempotencyTable", "PayloadBucket", "ArchiveBucket", "OrdersTable"])
+def test_the_stores_survive_the_stack_being_deleted_or_replaced(name: str) -> None:
+    """A new idempotency table would publish PPS's retries again; the others hold data nobody can recreate."""
+    assert RESOURCES[name]["DeletionPolicy"] == "Retain"
+    assert RESOURCES[name]["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_archive_subscription_role_is_assumed_by_sns_for_this_account_only() -> None:
+    (statement,) = RESOURCES["ArchiveSubscriptionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_cloudwatch_may_use_the_alarm_key_for_this_account_only() -> None:
+    statements = RESOURCES["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_too_large_answers_are_counted_from_the_access_log_and_alarmed() -> None:
+    """A body over Lambda's 6 MB never reaches the receiver, and PPS does not retry the 413."""
+    metric_filter = RESOURCES["ApiPayloadTooLargeMetricFilter"]["Properties"]
+    assert metric_filter["LogGroupName"] == {"Ref": "WebhookApiAccessLogGroup"}
+    assert '($.status = "413")' in metric_filter["FilterPattern"]
+    assert "$.integrationError" in metric_filter["FilterPattern"]  # Lambda refusing the invoke itself
+    assert metric_filter["MetricTransformations"][0]["MetricName"] == "ApiPayloadTooLarge"
+    assert {} in watched("PpsWebhooks", "ApiPayloadTooLarge")
+    description = RESOURCES["ApiPayloadTooLargeAlarm"]["Properties"]["AlarmDescription"]
+    assert "ask PPS to resend" in description
+    assert "6 MB" in description
+
+
+def test_the_429_alarm_stays_for_the_accounts_own_throttling() -> None:
+    assert {} in watched("PpsWebhooks", "ApiThrottled")
+    assert "account" in RESOURCES["ApiThrottledAlarm"]["Properties"]["AlarmDescription"]
+
+
+@pytest.mark.parametrize("consumer", ["OrdersPlaced", "OrdersUpdated"])
+def test_each_consumer_is_capped_by_its_own_maximum_concurrency_parameter(consumer: str) -> None:
+    mapping = RESOURCES[f"{consumer}EventSource"]["Properties"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": f"{consumer}MaximumConcurrency"}}
+    parameter = TEMPLATE["Parameters"][f"{consumer}MaximumConcurrency"]
+    assert parameter["MinValue"] == 2  # Lambda's minimum for SQS
+    assert 2 <= parameter["Default"] <= 50

@@ -78,7 +78,16 @@ def test_without_a_jwks_uri_variable_at_all_the_default_applies() -> None:
     assert ReceiverSettings.from_env(ENV).jwks_uri == "https://pps.example.com/.well-known/jwks.json"
 
 
-@pytest.mark.parametrize("jwks_uri", ["https://keys.pps.example.com/jwks", "http://127.0.0.1:8080/jwks.json"])
+@pytest.mark.parametrize(
+    "jwks_uri",
+    [
+        "https://keys.pps.example.com/jwks",
+        "http://127.0.0.1:8080/jwks.json",
+        "http://127.9.9.9/jwks.json",
+        "http://localhost:3000/.well-known/jwks.json",
+        "http://[::1]:8080/jwks.json",
+    ],
+)
 def test_an_explicit_jwks_uri_is_kept(jwks_uri: str) -> None:
     assert settings(PPS_JWKS_URI=jwks_uri).jwks_uri == jwks_uri
 
@@ -90,9 +99,16 @@ def test_an_explicit_jwks_uri_is_kept(jwks_uri: str) -> None:
         {"PPS_JWKS_URI": "file:///etc/jwks.json"},
         {"PPS_JWKS_URI": "pps.example.com/jwks.json"},
         {"PPS_ISSUER": "pps-issuer"},  # the default derived from a non-URL issuer is no URL either
+        {"PPS_JWKS_URI": "http://keys.pps.example.com/jwks"},  # keys over plain http could be swapped in transit
+        {"PPS_ISSUER": "http://pps.example.com"},
+        {"PPS_JWKS_URI": "http://10.0.0.1/jwks"},
+        {"PPS_JWKS_URI": "http://127.0.0.1.evil.example/jwks"},
+        {"PPS_JWKS_URI": "https:///jwks"},
+        {"PPS_JWKS_URI": "https://keys.pps.example.com:abc/jwks"},
+        {"PPS_JWKS_URI": "https://keys.pps.example.com:99999/jwks"},
     ],
 )
-def test_a_jwks_uri_that_is_not_http_is_refused(overrides: dict[str, str]) -> None:
+def test_a_jwks_uri_that_is_not_https_is_refused(overrides: dict[str, str]) -> None:
     with pytest.raises(SettingsError, match="PPS_JWKS_URI"):
         settings(**overrides)
 
@@ -197,3 +213,51 @@ def test_numeric_settings_out_of_bounds_are_refused(name: str, raw: str) -> None
 def test_numeric_settings_that_are_not_numbers_are_refused(name: str, raw: str, kind: str) -> None:
     with pytest.raises(SettingsError, match=f"^{name} must be {kind}$"):
         settings(**{name: raw})
+
+
+DEV_JWKS = json.dumps({"keys": [{"kty": "RSA", "kid": "dev", "n": "AQAB", "e": "AQAB"}]})
+
+
+@pytest.mark.parametrize(
+    "where",
+    [{}, {"AWS_LAMBDA_FUNCTION_NAME": "fn", "AWS_SAM_LOCAL": "true"}],
+    ids=["tests-or-make-run", "sam-local"],
+)
+def test_an_inline_jwks_is_honoured_outside_a_deployed_lambda(where: dict[str, str]) -> None:
+    assert settings(PPS_JWKS=DEV_JWKS, **where).jwks == DEV_JWKS
+
+
+def test_an_inline_jwks_is_refused_at_cold_start_in_a_deployed_lambda() -> None:
+    with pytest.raises(SettingsError, match="PPS_JWKS is for local runs only"):
+        settings(PPS_JWKS=DEV_JWKS, AWS_LAMBDA_FUNCTION_NAME="pps-webhooks-WebhookReceiverFunction-abc")
+
+
+def test_an_empty_inline_jwks_in_a_deployed_lambda_means_fetch_from_the_uri() -> None:
+    deployed = settings(PPS_JWKS="", AWS_LAMBDA_FUNCTION_NAME="pps-webhooks-WebhookReceiverFunction-abc")
+
+    assert deployed.jwks == ""
+    assert deployed.jwks_uri == "https://pps.example.com/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize(
+    ("raw", "claims"),
+    [
+        ("", {}),
+        ("  ", {}),
+        ('{"sub": "pps-webhooks"}', {"sub": "pps-webhooks"}),
+        ('{"n": 1, "ok": true}', {"n": 1, "ok": True}),
+    ],
+)
+def test_required_claims_are_a_json_object_of_values(raw: str, claims: dict[str, object]) -> None:
+    assert settings(PPS_REQUIRED_CLAIMS=raw).required_claims == claims
+
+
+@pytest.mark.parametrize("raw", ["sub=pps", '["sub"]', '{"sub": null}', '{"sub": {"a": 1}}', '{"": "x"}', '{"s": [1]}'])
+def test_required_claims_that_are_not_names_and_values_are_refused(raw: str) -> None:
+    with pytest.raises(SettingsError, match="PPS_REQUIRED_CLAIMS"):
+        settings(PPS_REQUIRED_CLAIMS=raw)
+
+
+def test_the_tenant_claim_is_read_stripped_and_empty_by_default() -> None:
+    assert settings().tenant_claim == ""
+    assert settings(PPS_TENANT_CLAIM=" tenant_id ").tenant_claim == "tenant_id"

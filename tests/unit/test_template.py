@@ -64,9 +64,11 @@ def test_topic_arns_maps_each_pps_topic_to_its_sns_topic() -> None:
 @pytest.mark.parametrize(
     ("parameters", "expected"),
     [
-        ({}, "https://securetoken.google.com/test-tenant/.well-known/jwks.json"),
         ({"PpsIssuer": "https://issuer.example"}, "https://issuer.example/.well-known/jwks.json"),
-        ({"PpsJwksUri": "https://keys.example/jwks"}, "https://keys.example/jwks"),
+        (
+            {"PpsIssuer": "https://issuer.example", "PpsJwksUri": "https://keys.example/jwks"},
+            "https://keys.example/jwks",
+        ),
     ],
 )
 def test_the_jwks_uri_defaults_to_the_issuers_well_known_path(parameters: dict[str, str], expected: str) -> None:
@@ -75,12 +77,36 @@ def test_the_jwks_uri_defaults_to_the_issuers_well_known_path(parameters: dict[s
 
 def test_the_parameters_have_the_documented_defaults() -> None:
     parameters = TEMPLATE["Parameters"]
-    assert parameters["PpsIssuer"]["Default"] == "https://securetoken.google.com/test-tenant"
-    assert parameters["PpsAudience"]["Default"] == "test-tenant"
     assert parameters["PpsJwksUri"]["Default"] == ""
     assert parameters["AllowedTenantIds"]["Default"] == ""
+    assert parameters["PpsRequiredClaims"]["Default"] == ""
+    assert parameters["PpsTenantClaim"]["Default"] == ""
+    assert parameters["ReservedConcurrency"]["Default"] == ""
     assert parameters["RetentionDays"]["Default"] == 7
     assert {"ThrottlingBurstLimit", "ThrottlingRateLimit"} <= set(parameters)
+
+
+@pytest.mark.parametrize("name", ["PpsIssuer", "PpsAudience"])
+def test_whom_to_trust_has_no_default_so_a_deployment_must_say(name: str) -> None:
+    """The PPS guide's test-tenant values are an example: a stack that kept them would trust that issuer."""
+    assert "Default" not in TEMPLATE["Parameters"][name]
+    assert TEMPLATE["Parameters"][name]["MinLength"] == 1
+
+
+def test_no_api_throttling_below_5000_requests_a_second_by_default() -> None:
+    """A stage limit answers 429 before authentication, and PPS never retries a 429: junk could crowd out webhooks."""
+    parameters = TEMPLATE["Parameters"]
+    routes = resolver().resolve(RESOURCES["WebhookApi"]["Properties"].get("DefaultRouteSettings", {}))
+    for limit in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+        assert int(routes.get(limit, 10_000)) >= 5000
+        assert int(parameters[limit]["Default"]) >= 5000
+    assert "RouteSettings" not in RESOURCES["WebhookApi"]["Properties"]
+
+
+@pytest.mark.parametrize(("value", "reserved"), [("", None), ("50", "50")])
+def test_the_receiver_concurrency_is_reserved_only_when_asked(value: str, reserved: str | None) -> None:
+    concurrency = {name: RECEIVER[name] for name in ("Timeout", "ReservedConcurrentExecutions")}
+    assert resolver(ReservedConcurrency=value).resolve(concurrency).get("ReservedConcurrentExecutions") == reserved
 
 
 def test_the_idempotency_table_is_on_demand_with_ttl_pitr_and_encryption() -> None:
@@ -91,12 +117,12 @@ def test_the_idempotency_table_is_on_demand_with_ttl_pitr_and_encryption() -> No
     assert table["SSESpecification"]["SSEEnabled"] is True
 
 
-def test_the_payload_bucket_is_private_encrypted_and_expires_with_the_retention() -> None:
+def test_the_payload_bucket_is_private_encrypted_and_keeps_bodies_by_their_own_parameter() -> None:
     bucket = RESOURCES["PayloadBucket"]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     (rule,) = bucket["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] == {"Ref": "RetentionDays"}
+    assert rule["ExpirationInDays"] == {"Ref": "PayloadRetentionDays"}
 
 
 def test_the_receiver_may_only_do_what_it_does() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from pps_webhooks.errors import BadRequest
 from pps_webhooks.http_event import HttpRequest, read_request
-from pps_webhooks.webhook import MAX_HEADER_BYTES, Webhook, read_webhook
+from pps_webhooks.webhook import MAX_ID_BYTES, Webhook, read_webhook
 
 ORDER_BODY = '{"orderId":"ORD-1001","status":"placed","product":"adv-120","quantity":2,"currency":"USD"}'
 PPS_HEADERS = {
@@ -77,25 +77,88 @@ def test_a_missing_or_blank_body_is_named(body: str | None) -> None:
     assert problems_of(request(PPS_HEADERS, body)) == ["missing body"]
 
 
-@pytest.mark.parametrize("name", [*REQUIRED, *OPTIONAL])
-def test_a_header_longer_than_the_bound_is_refused(name: str) -> None:
-    assert problems_of(request({**PPS_HEADERS, name: "x" * (MAX_HEADER_BYTES + 1)})) == [
+@pytest.mark.parametrize("name", REQUIRED)
+def test_an_id_longer_than_the_bound_is_refused(name: str) -> None:
+    assert problems_of(request({**PPS_HEADERS, name: "x" * (MAX_ID_BYTES + 1)})) == [
         f"header {name} is longer than 512 bytes"
     ]
 
 
-def test_the_header_bound_counts_utf8_bytes_not_characters() -> None:
-    too_long = "é" * (MAX_HEADER_BYTES // 2 + 1)  # 257 characters, 514 bytes
+def test_the_id_bound_counts_utf8_bytes_not_characters() -> None:
+    too_long = "é" * (MAX_ID_BYTES // 2 + 1)  # 257 characters, 514 bytes
 
     assert problems_of(request({**PPS_HEADERS, "X-Pps-Webhook-Id": too_long})) == [
         "header X-Pps-Webhook-Id is longer than 512 bytes"
     ]
 
 
-def test_a_header_of_exactly_the_bound_is_accepted() -> None:
-    webhook_id = "x" * MAX_HEADER_BYTES
+def test_an_id_of_exactly_the_bound_is_accepted() -> None:
+    webhook_id = "x" * MAX_ID_BYTES
 
     assert read_webhook(request({**PPS_HEADERS, "X-Pps-Webhook-Id": webhook_id})).webhook_id == webhook_id
+
+
+@pytest.mark.parametrize("name", OPTIONAL)
+@pytest.mark.parametrize("length", [513, 2048, 8000])
+def test_a_long_optional_header_is_passed_through_not_refused(name: str, length: int) -> None:
+    value = ("product:adv/" + "é" * length)[:length]
+
+    assert read_webhook(request({**PPS_HEADERS, name: value})).headers[name] == value
+
+
+@pytest.mark.parametrize("name", OPTIONAL)
+@pytest.mark.parametrize(
+    "value", ["  padded  ", "a,b", "ünïcødé ☕ 😀", "tab\there", "2024-01-1T10:00:00,7777748Z", "{not json"]
+)
+def test_an_odd_but_legal_optional_header_is_passed_through_as_it_came(name: str, value: str) -> None:
+    assert read_webhook(request({**PPS_HEADERS, name: value})).headers[name] == value
+
+
+@pytest.mark.parametrize("name", [*REQUIRED, *OPTIONAL])
+@pytest.mark.parametrize(
+    "character", ["\x00", "\x01", "\x1b", "\ufffe", "\udc80"], ids=["nul", "soh", "esc", "fffe", "surrogate"]
+)
+def test_a_header_sns_cannot_carry_is_refused(name: str, character: str) -> None:
+    value = PPS_HEADERS[name] + character
+
+    assert problems_of(request({**PPS_HEADERS, name: value})) == [f"header {name} has characters SNS cannot carry"]
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_an_id_with_a_comma_reads_as_two_values_and_is_refused(name: str) -> None:
+    """The HTTP API joins a repeated header with ",": the id is ambiguous, and the REST front refuses it too."""
+    assert problems_of(request({**PPS_HEADERS, name: "a,b"})) == [f"header {name} has more than one value"]
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_an_id_repeated_in_multi_value_headers_is_refused(name: str) -> None:
+    event = {
+        "headers": PPS_HEADERS,
+        "multiValueHeaders": {**{key: [value] for key, value in PPS_HEADERS.items()}, name: ["a", "b"]},
+        "body": ORDER_BODY,
+    }
+
+    assert problems_of(read_request(event)) == [f"header {name} has more than one value"]
+
+
+@pytest.mark.parametrize("name", OPTIONAL)
+def test_a_repeated_optional_header_is_passed_through_joined_as_the_http_api_joins_it(name: str) -> None:
+    rest = {
+        "headers": {**PPS_HEADERS, name: "b"},
+        "multiValueHeaders": {**{key: [value] for key, value in PPS_HEADERS.items()}, name: ["a", "b"]},
+        "body": ORDER_BODY,
+    }
+    http = {"headers": {**PPS_HEADERS, name: "a,b"}, "body": ORDER_BODY}
+
+    assert read_webhook(read_request(rest)).headers[name] == read_webhook(read_request(http)).headers[name] == "a,b"
+
+
+def test_a_body_with_a_lone_surrogate_is_refused_as_not_utf8() -> None:
+    with pytest.raises(BadRequest) as raised:
+        read_webhook(request(PPS_HEADERS, '{"orderId":"\udc80"}'))
+
+    assert raised.value.reason == "invalid-body"
+    assert raised.value.problems == ["body is not UTF-8 text"]
 
 
 def test_a_body_that_is_not_utf8_is_refused() -> None:

@@ -10,14 +10,28 @@ deterministic key per tenant and webhook id makes the sender's retry overwrite, 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
 POINTER_CLASS = "software.amazon.payloadoffloading.PayloadS3Pointer"
 SIZE_ATTRIBUTE = "ExtendedPayloadSize"
 
+# Percent-encoding can triple a segment; past this, it is replaced by its hash, so that every key stays
+# within S3's 1,024 bytes whatever id was accepted (an id that always failed would be an endless 500).
+# The "!" before it is one that percent-encoding never leaves ("%21"), so no id can read as a hashed one.
+MAX_SEGMENT_BYTES = 256
+# What SNS (and SQS) take as text: the XML 1.0 characters. Anything else is refused by their APIs.
+_NOT_CARRIABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 MessageAttributes = dict[str, dict[str, str]]
+
+
+def carriable(text: str) -> bool:
+    """Whether SNS accepts this text in a message or a String attribute."""
+    return _NOT_CARRIABLE.search(text) is None
 
 
 def string_attributes(values: Mapping[str, str]) -> MessageAttributes:
@@ -32,8 +46,9 @@ def message_size(body: bytes, attributes: MessageAttributes) -> int:
     )
 
 
-def needs_claim_check(body: bytes, attributes: MessageAttributes, threshold: int) -> bool:
-    return message_size(body, attributes) > threshold
+def needs_claim_check(body: str, attributes: MessageAttributes, threshold: int) -> bool:
+    """Too large for SNS, or text SNS would refuse: S3 takes any bytes, so the body still goes through."""
+    return message_size(body.encode(), attributes) > threshold or not carriable(body)
 
 
 def payload_key(tenant_id: str, webhook_id: str) -> str:
@@ -42,7 +57,10 @@ def payload_key(tenant_id: str, webhook_id: str) -> str:
 
 
 def _segment(value: str) -> str:
-    return quote(value, safe="").replace(".", "%2E")
+    encoded = quote(value, safe="").replace(".", "%2E")
+    if len(encoded) <= MAX_SEGMENT_BYTES:
+        return encoded
+    return "!sha256-" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def pointer_message(bucket: str, key: str) -> str:

@@ -30,6 +30,10 @@ class BadRequest(WebhookError):
 class RetryLater(WebhookError):
     """Nothing is wrong with the request, but it cannot be decided now (503): the sender retries."""
 
+    def __init__(self, reason: str, detail: str = "", *, retry_after_seconds: int = 5) -> None:
+        super().__init__(reason, detail)
+        self.retry_after_seconds = retry_after_seconds
+
 
 class DeliveryFailed(WebhookError):
     """One of our dependencies failed (500): nothing was published, so the sender's retry is safe."""

@@ -55,7 +55,7 @@ class Publisher:
         message = webhook.body
         attributes = claim_check.string_attributes(webhook.headers)
         key = None
-        if claim_check.needs_claim_check(body, attributes, self._threshold):
+        if claim_check.needs_claim_check(webhook.body, attributes, self._threshold):
             key = claim_check.payload_key(webhook.tenant_id, webhook.webhook_id)
             self._s3().put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/octet-stream")
             message = claim_check.pointer_message(self._bucket, key)

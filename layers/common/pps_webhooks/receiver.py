@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pps_webhooks.auth import SigningKeys, TokenRules, authorize_tenant, bearer_token, verify_token
+from pps_webhooks.auth import SigningKeys, TokenNotYetValid, TokenRules, authorize_tenant, bearer_token, verify_token
 from pps_webhooks.claims import Claimed, Claims, Record
-from pps_webhooks.errors import DeliveryFailed
+from pps_webhooks.errors import DeliveryFailed, Forbidden
 from pps_webhooks.http_event import HttpRequest
 from pps_webhooks.publish import Publisher
 from pps_webhooks.webhook import TENANT_ID, Webhook, read_webhook
@@ -59,8 +59,17 @@ class Receiver:
 
     def receive(self, request: HttpRequest, context: LambdaContext) -> Outcome:
         """Raises Forbidden, BadRequest, RetryLater or DeliveryFailed; nothing is written before auth."""
-        verify_token(bearer_token(request.header("Authorization")), self._rules, self._keys)
-        authorize_tenant(request.header(TENANT_ID), self._allowed_tenants)
+        if request.repeated("Authorization"):
+            raise Forbidden("repeated-authorization")
+        tenant_id = request.header(TENANT_ID)
+        if request.repeated(TENANT_ID) or "," in (tenant_id or ""):
+            tenant_id = None  # ambiguous: left for validation to refuse (400), as on either front
+        try:
+            claims = verify_token(bearer_token(request.header("Authorization")), self._rules, self._keys)
+        except TokenNotYetValid as early:  # a refusal that time cannot lift comes first
+            authorize_tenant(tenant_id, self._allowed_tenants, early.claims, self._rules.tenant_claim)
+            raise
+        authorize_tenant(tenant_id, self._allowed_tenants, claims, self._rules.tenant_claim)
         webhook = read_webhook(request)
         self._logger.append_keys(webhook_id=webhook.webhook_id, topic=webhook.topic, tenant_id=webhook.tenant_id)
         try:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pps_webhooks.receiver import Outcome
 
 FORBIDDEN = HttpResponse(403, {"message": "Forbidden"})
-RETRY_LATER = HttpResponse(503, {"message": "Service unavailable, retry later"}, {"Retry-After": "5"})
+RETRY_LATER_BODY = {"message": "Service unavailable, retry later"}
 DELIVERY_FAILED = HttpResponse(500, {"message": "Delivery failed, retry later"})
 
 
@@ -64,7 +64,7 @@ def refused(error: WebhookError, logger: Logger, metrics: Metrics) -> HttpRespon
         case RetryLater():
             metrics.add_metric(name="RetryLater", unit=MetricUnit.Count, value=1)
             logger.warning("Webhook not decided yet: the sender will retry", extra=details)
-            return RETRY_LATER
+            return HttpResponse(503, RETRY_LATER_BODY, {"Retry-After": str(error.retry_after_seconds)})
         case DeliveryFailed():
             metrics.add_metric(name="DeliveryFailed", unit=MetricUnit.Count, value=1)
             logger.error("Webhook not delivered: the sender will retry", extra=details)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 SNS_MESSAGE_LIMIT_BYTES = 262_144
 MAX_LEEWAY_SECONDS = 60
@@ -27,6 +30,7 @@ class ReceiverSettings:
     unrouted_topic_arn: str
     payload_bucket: str
     retention_days: int = 7
+    """The duplicate window: how long a webhook id is remembered (claim-checked bodies are kept by S3's lifecycle)."""
     leeway_seconds: int = 30
     jwks_cache_seconds: int = 300
     jwks_refresh_cooldown_seconds: int = 30
@@ -35,6 +39,10 @@ class ReceiverSettings:
     claim_check_threshold_bytes: int = SNS_MESSAGE_LIMIT_BYTES
     jwks: str = ""
     """An inline JWKS document (PPS_JWKS): keys trusted as given, never fetched. For `sam local invoke`."""
+    required_claims: Mapping[str, Any] = field(default_factory=dict)
+    """PPS_REQUIRED_CLAIMS: claim name -> the value every token must carry."""
+    tenant_claim: str = ""
+    """PPS_TENANT_CLAIM: the claim that X-Pps-Tenant-Id must equal, when set."""
 
     @property
     def retention_seconds(self) -> int:
@@ -62,11 +70,54 @@ class ReceiverSettings:
             claim_check_threshold_bytes=_int(
                 env, "CLAIM_CHECK_THRESHOLD_BYTES", SNS_MESSAGE_LIMIT_BYTES, low=1, high=SNS_MESSAGE_LIMIT_BYTES
             ),
-            jwks=_inline_jwks(env.get("PPS_JWKS", "")),
+            jwks=_inline_jwks(env.get("PPS_JWKS", ""), deployed=in_deployed_lambda(env)),
+            required_claims=parse_required_claims(env.get("PPS_REQUIRED_CLAIMS", "")),
+            tenant_claim=env.get("PPS_TENANT_CLAIM", "").strip(),
         )
-        if not settings.jwks_uri.startswith(("https://", "http://")):
-            raise SettingsError("PPS_JWKS_URI must be an http(s) URL")
+        check_jwks_uri(settings.jwks_uri)
         return settings
+
+
+def in_deployed_lambda(env: Mapping[str, str]) -> bool:
+    """In a function that AWS runs: Lambda sets AWS_LAMBDA_FUNCTION_NAME, and SAM CLI adds AWS_SAM_LOCAL locally."""
+    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME")) and not env.get("AWS_SAM_LOCAL")
+
+
+def check_jwks_uri(uri: str) -> None:
+    """Keys must come over TLS: plain http only to this machine (tests, the local run)."""
+    parts = urlsplit(uri)
+    try:
+        parts.port  # noqa: B018 - reading it validates it
+    except ValueError as error:
+        raise SettingsError("PPS_JWKS_URI must be an https URL with a valid port") from error
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and _loopback(parts.hostname or ""):
+        return
+    raise SettingsError("PPS_JWKS_URI must be an https URL (http only to a loopback address, for tests)")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_required_claims(raw: str) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        claims = json.loads(raw)
+    except ValueError as error:
+        raise SettingsError("PPS_REQUIRED_CLAIMS must be a JSON object") from error
+    if not isinstance(claims, dict) or not all(
+        name and isinstance(value, str | int | float | bool) for name, value in claims.items()
+    ):
+        raise SettingsError('PPS_REQUIRED_CLAIMS must map claim names to values, e.g. {"sub": "pps-webhooks"}')
+    return claims
 
 
 def default_jwks_uri(issuer: str) -> str:
@@ -91,9 +142,11 @@ def parse_topic_arns(raw: str) -> dict[str, str]:
     return mapping
 
 
-def _inline_jwks(raw: str) -> str:
+def _inline_jwks(raw: str, *, deployed: bool) -> str:
     if not raw.strip():
         return ""
+    if deployed:  # keys given inline never rotate and trust whoever set them: for local runs only
+        raise SettingsError("PPS_JWKS is for local runs only: a deployed receiver fetches keys from PPS_JWKS_URI")
     try:
         document = json.loads(raw)
     except ValueError as error:

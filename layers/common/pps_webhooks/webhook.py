@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pps_webhooks.claim_check import carriable
 from pps_webhooks.errors import BadRequest
 from pps_webhooks.http_event import HttpRequest
 
@@ -14,10 +15,12 @@ WEBHOOK_ID = "X-Pps-Webhook-Id"
 TRIGGERED_AT = "X-Pps-Triggered-At"
 
 REQUIRED_HEADERS = (TOPIC, TENANT_ID, WEBHOOK_ID)
+OPTIONAL_HEADERS = (SUB_TOPIC, TRIGGERED_AT)
 ATTRIBUTE_HEADERS = (TOPIC, SUB_TOPIC, TENANT_ID, WEBHOOK_ID, TRIGGERED_AT)
-# Ids end up in DynamoDB, S3 keys and SNS attributes: a bound keeps an absurd header from
-# turning into an endless 5xx retry loop downstream.
-MAX_HEADER_BYTES = 512
+# The ids name the webhook in DynamoDB, S3 keys, SNS attributes and archive paths: a bound keeps an
+# absurd one from turning into an endless 5xx downstream. The optional headers are only carried, so
+# they are bounded by API Gateway alone.
+MAX_ID_BYTES = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +46,16 @@ class Webhook:
 
 
 def read_webhook(request: HttpRequest) -> Webhook:
-    """Validate what the sender must always send; pass the optional headers through untouched."""
-    problems = [f"missing header {name}" for name in REQUIRED_HEADERS if not (request.header(name) or "").strip()]
+    """Validate what the sender must always send; pass the optional headers through as they came.
+
+    Only what can never succeed is refused: a missing, oversized or repeated id (a repeated header
+    reaches us joined with ","), and text that SNS cannot carry in a message attribute.
+    """
+    problems = [problem for name in REQUIRED_HEADERS if (problem := _id_problem(request, name))]
     problems += [
-        f"header {name} is longer than {MAX_HEADER_BYTES} bytes"
-        for name in ATTRIBUTE_HEADERS
-        if len((request.header(name) or "").encode()) > MAX_HEADER_BYTES
+        f"header {name} has characters SNS cannot carry"
+        for name in OPTIONAL_HEADERS
+        if not carriable(request.header(name) or "")
     ]
     body = request.body()
     if not body.strip():
@@ -67,3 +74,16 @@ def read_webhook(request: HttpRequest) -> Webhook:
         sub_topic=request.header(SUB_TOPIC) or None,
         triggered_at=request.header(TRIGGERED_AT) or None,
     )
+
+
+def _id_problem(request: HttpRequest, name: str) -> str | None:
+    value = request.header(name) or ""
+    if not value.strip():
+        return f"missing header {name}"
+    if request.repeated(name) or "," in value:
+        return f"header {name} has more than one value"
+    if not carriable(value):
+        return f"header {name} has characters SNS cannot carry"
+    if len(value.encode()) > MAX_ID_BYTES:
+        return f"header {name} is longer than {MAX_ID_BYTES} bytes"
+    return None
