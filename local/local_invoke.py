@@ -115,7 +115,10 @@ def main() -> int:
         client.ping()
     except docker.errors.DockerException as error:
         if os.environ.get("LOCAL_INVOKE_SKIP_WITHOUT_DOCKER"):
-            say(f"SKIP local-invoke: no Docker daemon answers ({_first_line(error)}). `.ci/run` starts one.")
+            say(
+                f"SKIP local-invoke (every sample through sam local invoke): no Docker daemon answers "
+                f"({_first_line(error)}). Start one (.ci/run does) to run it."
+            )
             return 0
         say(f"local-invoke needs a Docker daemon, and none answers: {_first_line(error)}")
         return 1
