@@ -9,6 +9,7 @@
 4. `sam local invoke` for each sample, in the README's order, with events/env.json plus what the README tells a
    user to add (the resources' names, here moto's, and AWS_ENDPOINT_URL). The command, the documented outcome
    as checked in moto (local.sample_outcomes) and the time are printed for each.
+5. `sam local start-api` with the same options, and the request of one sample sent to it over HTTP.
 
 Environment (optional): ARCH (x86_64 or arm64; default: this machine's), LOCAL_INVOKE_SKIP_WITHOUT_DOCKER=1
 (for `make test`: print SKIP and the reason, and succeed, when no Docker daemon answers).
@@ -105,7 +106,10 @@ class Moto:
 
     def stop(self) -> None:
         self.server.stop()
-        self.network.remove()
+        try:
+            self.network.remove()
+        except docker.errors.APIError as error:  # a container SAM CLI left behind: the next run reuses the network
+            say(f"network {NETWORK} left in place: {_first_line(error)}")
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ import shutil
 import subprocess  # nosec B404 # runs debootstrap, pip and tar with fixed arguments
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def build(client: docker.DockerClient, architecture: str, wanted: str, say: Call
             "public.ecr.aws, whose python3.13 image `make local-invoke` uses instead."
         )
     debian_arch, pip_platform, docker_platform = PLATFORMS[architecture]
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lambda-image-", dir=WORK_ROOT) as work:
         rootfs = Path(work) / "rootfs"
         say(f"{wanted}: debootstrap {SUITE} ({debian_arch}, python{PYTHON}) from {DEBIAN_MIRROR}")
@@ -106,7 +108,8 @@ def build(client: docker.DockerClient, architecture: str, wanted: str, say: Call
         # docker-py's build is the classic builder (what DOCKER_BUILDKIT=0 selects): FROM scratch + --platform works.
         client.images.build(path=str(context), tag=wanted, platform=docker_platform, rm=True, forcerm=True, pull=False)
     versions = check(client, wanted)
-    say(f"{wanted}: built: {', '.join(f'{name} {version}' for name, version in versions.items())}")
+    packages = ", ".join(f"{name} {version}" for name, version in versions.items())
+    say(f"{wanted}: built in {time.monotonic() - started:.0f} s: {packages}")
     _remove_older(client, architecture, wanted)
 
 
