@@ -89,8 +89,8 @@ build-check: build ## Import each built function as Lambda lays it out; check th
 # when deployed, http://moto.local:<port> in the env file here. moto listens on the host side of a Docker network of
 # the target's own, joined with --docker-network and named with --add-host: `--docker-network host` is not applied
 # by this SAM CLI, and this way nothing listens on 0.0.0.0 or publishes a port.
-# Built for this machine's architecture (ARCH=), apart from `make build`'s: emulated arm64 does not start the
-# receiver within its 15 s timeout. AWS's image when Docker can pull it, else local/lambda_image's, built once.
+# Built for this machine's architecture (ARCH=), apart from `make build`'s: under arm64 emulation no function starts
+# within its timeout (15 s, 30 s). AWS's image when Docker can pull it, else local/lambda_image's, built once.
 local-invoke: install ## Every sample in events/ through the real `sam local invoke` in Docker, against moto (ARCH=)
 	PYTHONPATH=.:layers/common $(BIN)/python -m local.local_invoke
 

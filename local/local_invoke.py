@@ -3,7 +3,7 @@
 1. The image: public.ecr.aws/lambda/python:3.13-<arch> when Docker can pull it, else the one local.lambda_image
    builds offline (passed with --invoke-image).
 2. `sam build` for this machine's architecture (the Architecture parameter; arm64 in AWS) into
-   .aws-sam/local-invoke: natively, since emulated arm64 does not start the receiver within its 15 s timeout,
+   .aws-sam/local-invoke: natively, since under arm64 emulation (qemu) no function starts within its timeout,
    and apart from `make build`'s output, which is what gets deployed.
 3. moto with the template's resources (local.stack), listening only where the functions' containers reach it.
 4. `sam local invoke` for each sample, in the README's order, with events/env.json plus what the README tells a
