@@ -16,6 +16,7 @@ from typing import Any
 
 from local import dev_key, lambda_events
 from local.template import ROOT
+from pps_webhooks.settings import default_jwks_uri
 
 EVENTS = ROOT / "events"
 REGION = "us-east-1"
@@ -259,11 +260,16 @@ def samples() -> list[Sample]:
 
 
 def env_json() -> dict[str, dict[str, str]]:
-    """`sam local invoke --env-vars events/env.json`: the receiver trusts the development key, offline."""
+    """`sam local invoke --env-vars events/env.json`: the receiver trusts the development key, offline.
+
+    Whom it trusts in full, so that nothing depends on the template's parameter values: PPS_JWKS_URI is the
+    development issuer's (never fetched: PPS_JWKS holds its keys). Only variables the template declares on the
+    function, since SAM CLI drops any other."""
     return {
         "WebhookReceiverFunction": {
             "PPS_ISSUER": dev_key.ISSUER,
             "PPS_AUDIENCE": dev_key.AUDIENCE,
+            "PPS_JWKS_URI": default_jwks_uri(dev_key.ISSUER),
             "PPS_JWKS": json.dumps(dev_key.jwks(), separators=(",", ":")),
         }
     }

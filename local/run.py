@@ -119,7 +119,11 @@ def _cold_starts(deployment: stack.Deployment, log_level: str, trust: Mapping[st
     """Import every function with its template environment; the receiver's trust settings as configured."""
     functions = []
     for spec in deployment.functions():
-        environment = {**deployment.environment(spec.logical_id), "POWERTOOLS_LOG_LEVEL": log_level}
+        environment = {
+            **deployment.environment(spec.logical_id),
+            "POWERTOOLS_LOG_LEVEL": log_level,
+            "AWS_ENDPOINT_URL": deployment.endpoint,  # the template declares it empty (AWS itself): here, moto
+        }
         if "PPS_ISSUER" in environment:
             environment.update(trust)
         try:

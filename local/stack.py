@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from local.template import ROOT, Resolver, load_template, resources_of_type
+from local.template import ROOT, Resolver, declared_environment, load_template, resources_of_type
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -47,11 +47,7 @@ class Deployment:
 
     def environment(self, function: str) -> dict[str, str]:
         """The function's environment as CloudFormation would set it (Globals first)."""
-        template = load_template()
-        variables = {
-            **template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
-            **template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {}),
-        }
+        variables = declared_environment(load_template(), function)
         return {name: str(value) for name, value in self.resolver().resolve(variables).items()}
 
     def functions(self) -> list[FunctionSpec]:

@@ -52,6 +52,15 @@ def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[s
     return {name: res for name, res in template["Resources"].items() if res["Type"] == resource_type}
 
 
+def declared_environment(template: Mapping[str, Any], function: str) -> dict[str, Any]:
+    """A function's environment variables as declared (Globals first), unresolved. The only names SAM CLI's
+    --env-vars can set: it drops any other, silently."""
+    return {
+        **template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
+        **template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {}),
+    }
+
+
 NO_VALUE: Any = object()
 """What `!Ref AWS::NoValue` resolves to: the property it is the value of is left out."""
 

@@ -138,10 +138,10 @@ def lambda_environment(function: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "built-artifact-check",
         "AWS_SECRET_ACCESS_KEY": "built-artifact-check",
-        # Nothing may be called at import; if something were, it fails here instead of reaching out.
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
         "AWS_EC2_METADATA_DISABLED": "true",
         **{name: str(value) for name, value in resolver.resolve(variables).items()},
+        # Nothing may be called at import; if something were, it fails here instead of reaching out.
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
     }
 
 

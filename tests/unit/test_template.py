@@ -39,7 +39,8 @@ def resolver(**parameters: str) -> Resolver:
 def test_the_receiver_is_python_313_on_arm64_behind_post_webhooks() -> None:
     function_globals = TEMPLATE["Globals"]["Function"]
     assert function_globals["Runtime"] == "python3.13"
-    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Architectures"] == [{"Ref": "Architecture"}]
+    assert TEMPLATE["Parameters"]["Architecture"]["Default"] == "arm64"
     assert function_globals["Tracing"] == "Active"
     assert RECEIVER["Handler"] == "app.lambda_handler"
     assert RECEIVER["CodeUri"] == "functions/webhook_receiver/"
@@ -165,8 +166,9 @@ def test_the_webhook_url_and_every_topic_arn_are_outputs_topics_exported() -> No
         assert "Export" in output
 
 
-def test_the_layer_is_built_by_sam_for_python_313_on_arm64() -> None:
+def test_the_layer_is_built_by_sam_for_python_313_on_the_functions_architecture() -> None:
     layer = RESOURCES["PpsWebhooksLayer"]
     assert layer["Metadata"]["BuildMethod"] == "python3.13"
-    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    assert layer["Metadata"]["BuildArchitecture"] == {"Ref": "Architecture"}
+    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
     assert layer["Properties"]["ContentUri"] == "layers/common/"
