@@ -229,6 +229,15 @@ def delete(sqs: SQSClient, queue_url: str, receipt_handles: Sequence[str]) -> li
     return problems
 
 
+def settle(sqs: SQSClient, queue_url: str, receipt_handles: Sequence[str], destination: str, summary: Summary) -> None:
+    """Count the messages safely somewhere else as moved there, then delete them from the dead-letter queue."""
+    summary.moved += len(receipt_handles)
+    summary.destinations[destination] += len(receipt_handles)
+    for problem in delete(sqs, queue_url, receipt_handles):
+        summary.not_deleted += 1
+        summary.reasons[f"delete {problem}"] += 1
+
+
 def release(sqs: SQSClient, queue_url: str, receipt_handles: Sequence[str]) -> None:
     """Visible again at once: what a dry run received, it leaves as it was."""
     for start in range(0, len(receipt_handles), 10):
@@ -335,11 +344,7 @@ def _resend(
         else:
             # Left hidden: made visible now, this run would receive it again.
             summary.count_failure(failure)
-    summary.moved += len(sent)
-    summary.destinations[name] += len(sent)
-    for problem in delete(sqs, dlq_url, sent):
-        summary.not_deleted += 1
-        summary.reasons[f"delete {problem}"] += 1
+    settle(sqs, dlq_url, sent, name, summary)
 
 
 # --- SQS's own redrive --------------------------------------------------------------------------------
@@ -442,11 +447,7 @@ def reinvoke(
             else:
                 summary.count_failure(failure)
             bar.advance()
-        summary.moved += len(accepted)
-        summary.destinations[function.name] += len(accepted)
-        for problem in delete(sqs, queue_url, accepted):
-            summary.not_deleted += 1
-            summary.reasons[f"delete {problem}"] += 1
+        settle(sqs, queue_url, accepted, function.name, summary)
     return held
 
 
@@ -531,11 +532,7 @@ def rearchive(
                 sent.append(handle)
             else:
                 summary.count_failure(failure)
-        summary.moved += len(sent)
-        summary.destinations[stream.name] += len(sent)
-        for problem in delete(sqs, queue_url, sent):
-            summary.not_deleted += 1
-            summary.reasons[f"delete {problem}"] += 1
+        settle(sqs, queue_url, sent, stream.name, summary)
         bar.advance(len(messages))
     return held
 

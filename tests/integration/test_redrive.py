@@ -265,17 +265,24 @@ def test_what_sns_could_not_deliver_to_a_function_is_invoked_as_the_sns_event_it
     assert still_parked(stack, dlq) == 0
 
 
-def test_what_sns_could_not_hand_to_the_archive_is_put_into_the_archive_stream(stack: Deployment) -> None:
-    # Given the archive stream (moto's Firehose writes what it gets to its bucket) and a parked notification
-    s3, firehose = stack.client("s3"), stack.client("firehose")
-    s3.create_bucket(Bucket="rearchived")
+def archive_stream(stack: Deployment, name: str, bucket: str) -> ArchiveStream:
+    """A Firehose stream in moto, which writes what it gets to `bucket` as it gets it."""
+    stack.client("s3").create_bucket(Bucket=bucket)
+    firehose = stack.client("firehose")
     firehose.create_delivery_stream(
-        DeliveryStreamName="pps-webhooks-archive",
+        DeliveryStreamName=name,
         ExtendedS3DestinationConfiguration={
-            "BucketARN": "arn:aws:s3:::rearchived",
+            "BucketARN": f"arn:aws:s3:::{bucket}",
             "RoleARN": "arn:aws:iam::123456789012:role/ArchiveDeliveryRole",
         },
     )
+    return ArchiveStream(firehose, name, stack.client("s3"))
+
+
+def test_what_sns_could_not_hand_to_the_archive_is_put_into_the_archive_stream(stack: Deployment) -> None:
+    # Given the archive stream (moto's Firehose writes what it gets to its bucket) and a parked notification
+    s3 = stack.client("s3")
+    stream = archive_stream(stack, "pps-webhooks-archive", "rearchived")
     dlq = stack.client("sqs").create_queue(QueueName="ArchiveDeadLetterQueue")["QueueUrl"]
     envelope = {
         "Type": "Notification",
@@ -291,7 +298,7 @@ def test_what_sns_could_not_hand_to_the_archive_is_put_into_the_archive_stream(s
     summary = redrive(
         operator_sqs(stack.endpoint),
         dlq,
-        stream=ArchiveStream(firehose, "pps-webhooks-archive", s3),
+        stream=stream,
         progress=io.StringIO(),
     )
 
@@ -306,15 +313,8 @@ def test_what_sns_could_not_hand_to_the_archive_is_put_into_the_archive_stream(s
 
 def test_a_re_archived_claim_checked_webhook_gets_its_body_renewed_or_stays_parked(stack: Deployment) -> None:
     """The re-archived line starts a new archive lifetime: its body must start one too, or it would expire first."""
-    s3, firehose, sqs = stack.client("s3"), stack.client("firehose"), stack.client("sqs")
-    s3.create_bucket(Bucket="rearchived-bodies")
-    firehose.create_delivery_stream(
-        DeliveryStreamName="archive-bodies",
-        ExtendedS3DestinationConfiguration={
-            "BucketARN": "arn:aws:s3:::rearchived-bodies",
-            "RoleARN": "arn:aws:iam::123456789012:role/ArchiveDeliveryRole",
-        },
-    )
+    s3, sqs = stack.client("s3"), stack.client("sqs")
+    stream = archive_stream(stack, "archive-bodies", "rearchived-bodies")
     dlq = sqs.create_queue(QueueName="ArchiveDeadLetterQueue")["QueueUrl"]
     bucket = stack.refs["PayloadBucket"]
     s3.put_object(Bucket=bucket, Key="payloads/OU1243/kept", Body=b'{"orderId":"BIG"}')
@@ -334,9 +334,7 @@ def test_a_re_archived_claim_checked_webhook_gets_its_body_renewed_or_stays_park
         sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(envelope))
     time.sleep(1.1)  # S3 times have one-second resolution
 
-    summary = redrive(
-        operator_sqs(stack.endpoint), dlq, stream=ArchiveStream(firehose, "archive-bodies", s3), progress=io.StringIO()
-    )
+    summary = redrive(operator_sqs(stack.endpoint), dlq, stream=stream, progress=io.StringIO())
 
     assert (summary.found, summary.moved, summary.failed) == (2, 1, 1)
     assert summary.reasons == {"claim-checked body NoSuchKey": 1}

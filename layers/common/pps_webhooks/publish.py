@@ -51,11 +51,11 @@ class Publisher:
 
     def publish(self, webhook: Webhook) -> Delivery:
         topic_arn, unrouted = self._routes.topic_arn(webhook.topic)
-        body = webhook.body.encode()
         message = webhook.body
         attributes = claim_check.string_attributes(webhook.headers)
         key = None
         if claim_check.needs_claim_check(webhook.body, attributes, self._threshold):
+            body = webhook.body.encode()
             key = claim_check.payload_key(webhook.tenant_id, webhook.webhook_id)
             self._s3().put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/octet-stream")
             message = claim_check.pointer_message(self._bucket, key)

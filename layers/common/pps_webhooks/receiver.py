@@ -15,7 +15,7 @@ from pps_webhooks.claims import Claimed, Claims, Record
 from pps_webhooks.errors import DeliveryFailed, Forbidden
 from pps_webhooks.http_event import HttpRequest
 from pps_webhooks.publish import Publisher
-from pps_webhooks.webhook import TENANT_ID, Webhook, read_webhook
+from pps_webhooks.webhook import TENANT_ID, Webhook, ambiguous, read_webhook
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -61,9 +61,8 @@ class Receiver:
         """Raises Forbidden, BadRequest, RetryLater or DeliveryFailed; nothing is written before auth."""
         if request.repeated("Authorization"):
             raise Forbidden("repeated-authorization")
-        tenant_id = request.header(TENANT_ID)
-        if request.repeated(TENANT_ID) or "," in (tenant_id or ""):
-            tenant_id = None  # ambiguous: left for validation to refuse (400), as on either front
+        # An ambiguous tenant is left for validation to refuse (400), as on either front.
+        tenant_id = None if ambiguous(request, TENANT_ID) else request.header(TENANT_ID)
         try:
             claims = verify_token(bearer_token(request.header("Authorization")), self._rules, self._keys)
         except TokenNotYetValid as early:  # a refusal that time cannot lift comes first

@@ -76,11 +76,16 @@ def read_webhook(request: HttpRequest) -> Webhook:
     )
 
 
+def ambiguous(request: HttpRequest, name: str) -> bool:
+    """An id header given more than once: repeated in the event, or joined with "," as the HTTP API joins it."""
+    return request.repeated(name) or "," in (request.header(name) or "")
+
+
 def _id_problem(request: HttpRequest, name: str) -> str | None:
     value = request.header(name) or ""
     if not value.strip():
         return f"missing header {name}"
-    if request.repeated(name) or "," in value:
+    if ambiguous(request, name):
         return f"header {name} has more than one value"
     if not carriable(value):
         return f"header {name} has characters SNS cannot carry"
