@@ -15,11 +15,13 @@ export AWS_DEFAULT_REGION ?= us-east-1
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt scripts/find-python
+# The pinned requirements first, then this repository and ops/ as editable projects (their console commands too).
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt ops/requirements.txt pyproject.toml ops/pyproject.toml scripts/find-python
 	@rm -rf $(VENV)
 	"$$(scripts/find-python)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . -e ./ops
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv (Python 3.13) with every dependency
@@ -47,10 +49,10 @@ rehearsal: install ## Deploy rehearsal: template.yaml transformed and created as
 	$(BIN)/python -m pytest tests/deploy
 
 events: install ## Re-create the sample events in events/ (signed by the development key)
-	PYTHONPATH=.:layers/common $(BIN)/python -m local.events
+	$(BIN)/pps-events
 
 consumer: install ## Add a consumer: make consumer NAME=invoice-sync TOPIC=orders/placed [SUB_TOPIC_PREFIX=product:adv/]
-	PYTHONPATH=.:layers/common $(BIN)/python -m local.new_consumer "$(NAME)" "$(TOPIC)" --sub-topic-prefix "$(SUB_TOPIC_PREFIX)"
+	$(BIN)/pps-consumer "$(NAME)" "$(TOPIC)" --sub-topic-prefix "$(SUB_TOPIC_PREFIX)"
 
 e2e: install ## End-to-end tests: `make run` in a subprocess, real HTTP in, OrdersTable and dead letters out
 	$(BIN)/python -m pytest tests/e2e
@@ -58,26 +60,24 @@ e2e: install ## End-to-end tests: `make run` in a subprocess, real HTTP in, Orde
 # The local run: template.yaml's resources in an embedded moto, the real handlers, on 127.0.0.1.
 # `make send` reads TOPIC, BODY, REPEAT, WEBHOOK_ID, SUB_TOPIC, TENANT, TRIGGERED_AT and URL when given
 # (make passes command-line variables on as environment variables).
-run send orders replay redrive e2e: export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common
-
 run: install ## Run the whole pipeline locally on http://127.0.0.1:3000 (PORT=, LOCAL_AWS_PORT=, LOG_LEVEL=)
-	@$(BIN)/python -m local.run
+	@$(BIN)/pps-run
 
 send: install ## POST a signed webhook to `make run` (TOPIC=, BODY='{...}' or @file, REPEAT=, WEBHOOK_ID=, URL=)
-	@$(BIN)/python -m local.send
+	@$(BIN)/pps-send
 
 orders: install ## Show the OrdersTable of `make run`
-	@$(BIN)/python -m local.orders
+	@$(BIN)/pps-orders
 
 replay: install ## Re-deliver archived webhooks to ONE consumer: TOPIC= SINCE= [UNTIL=] TARGET=<queue URL|function> [DRY_RUN=1]
-	@$(BIN)/python -m local.replay
+	@$(BIN)/pps-replay
 
 redrive: install ## Move a dead-letter queue's messages back: QUEUE=<DLQ URL> [FUNCTION=<name>] [DRY_RUN=1] [MAX=N]
-	@$(BIN)/python -m local.redrive
+	@$(BIN)/pps-redrive
 
 build: install ## sam build, then drop runtime-provided packages from the layer and precompile bytecode
 	$(BIN)/sam build
-	PYTHONPATH=.:layers/common $(BIN)/python -m local.slim_build
+	$(BIN)/pps-slim-build
 
 build-check: build ## Import each built function as Lambda lays it out; check the layer's contents and bytecode
 	$(BIN)/python -m pytest tests/build
@@ -92,11 +92,11 @@ build-check: build ## Import each built function as Lambda lays it out; check th
 # Built for this machine's architecture (ARCH=), apart from `make build`'s: under arm64 emulation no function starts
 # within its timeout (15 s, 30 s). AWS's image when Docker can pull it, else local/lambda_image's, built once.
 local-invoke: install ## Every sample in events/ through the real `sam local invoke` in Docker, against moto (ARCH=)
-	PYTHONPATH=.:layers/common $(BIN)/python -m local.local_invoke
+	$(BIN)/pps-local-invoke
 
 # In `make test`: a SKIP line with the reason when no Docker daemon answers (.ci/run starts one).
 local-invoke-if-docker: install
-	LOCAL_INVOKE_SKIP_WITHOUT_DOCKER=1 PYTHONPATH=.:layers/common $(BIN)/python -m local.local_invoke
+	LOCAL_INVOKE_SKIP_WITHOUT_DOCKER=1 $(BIN)/pps-local-invoke
 
 # checkov pins boto3 and networkx below what aws-sam-cli and the layer need, so it gets a venv of its own
 # (inside .venv: rebuilt with it, removed by `make clean`).
@@ -110,10 +110,10 @@ $(SCAN_VENV)/.installed: requirements-scan.txt $(VENV)/.installed
 scan: install $(SCAN_VENV)/.installed ## Security scans, failing on any finding not suppressed where it is: checkov, bandit
 	$(SCAN_VENV)/bin/checkov --framework cloudformation --file template.yaml --file examples/subscriber-stack.yaml \
 		--skip-download --compact --quiet
-	$(BIN)/bandit -c pyproject.toml --quiet -r layers functions local bench
+	$(BIN)/bandit -c pyproject.toml --quiet -r layers functions ops tools bench
 
 bench: build ## Measure the receiver against the floor of its job (bench/results.json, README table)
-	PYTHONPATH=.:layers/common $(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run
 
 deploy: build ## sam deploy --guided
 	$(BIN)/sam deploy --guided

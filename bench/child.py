@@ -100,7 +100,7 @@ def floor() -> Callable[[str], int]:
             ConditionExpression="attribute_not_exists(id)",
         )
         event = webhook_event(webhook_id)
-        attributes = {
+        attributes: dict[str, Any] = {
             name: {"DataType": "String", "StringValue": value}
             for name, value in event["headers"].items()
             if name.startswith("x-pps-")

@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.child import MARKER
-from local import dev_key
-from local.artifact import runnable_here
-from local.stack import deploy
-from local.template import ROOT
 from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
+from tools.build.artifact import runnable_here
+from tools.devkit import dev_key
+from tools.devkit.paths import ROOT
+from tools.devkit.stack import deploy
 
 BUILD = ROOT / ".aws-sam" / "build"
 RESULTS = ROOT / "bench" / "results.json"

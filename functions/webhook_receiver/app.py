@@ -10,9 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from pps_webhooks import aws
 from pps_webhooks.auth import TokenRules
-from pps_webhooks.claims import Claims
 from pps_webhooks.errors import WebhookError
 from pps_webhooks.http_event import read_request
+from pps_webhooks.idempotency import Idempotency
 from pps_webhooks.jwks import JwksKeys, StaticKeys
 from pps_webhooks.observability import logger, metrics, tracer
 from pps_webhooks.publish import Publisher, Routes
@@ -50,13 +50,13 @@ receiver = Receiver(
         on_fetch_failure=_count_jwks_failure,
     ),
     allowed_tenants=settings.allowed_tenants,
-    claims=Claims(settings.idempotency_table, aws.dynamodb_client(), settings.retention_seconds),
+    idempotency=Idempotency(settings.idempotency_table, aws.dynamodb_client(), settings.retention_seconds),
     publisher=Publisher(
         aws.sns_client(),
         cache(aws.s3_client),
         Routes(settings.topic_arns, settings.unrouted_topic_arn),
         settings.payload_bucket,
-        settings.claim_check_threshold_bytes,
+        settings.offload_threshold_bytes,
     ),
     logger=logger,
 )

@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from local.artifact import runnable_here, venv_site_packages
-from local.slim_build import BUILD, RUNTIME_PROVIDED
-from local.template import ROOT, Resolver, load_template, resources_of_type
+from tools.build.artifact import runnable_here, venv_site_packages
+from tools.build.slim_build import BUILD, RUNTIME_PROVIDED
+from tools.devkit.paths import ROOT
+from tools.devkit.template import Resolver, load_template, resources_of_type
 
 BUILT_TEMPLATE = BUILD / "template.yaml"
 RUNTIME_PACKAGES = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "python_dateutil", "urllib3", "six"}

@@ -3,59 +3,21 @@ in a moto server of its own, then every function's real handler run against that
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from moto.server import ThreadedMotoServer
 
-from local.template import load_template
 from tests.deploy import exercise
-from tests.deploy.cloudformation import Stack, create_stack, subscribe, subscriptions
 from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
-from tests.support.stack import reset_moto
 from tests.support.tokens import AUDIENCE, Signer
+from tools.devkit.cloudformation import Stack, create_stack, subscribe, subscriptions
+from tools.devkit.template import load_template
 
 API_EVENTS = ("HttpApi", "Api")
 
 
 @pytest.fixture(scope="package")
-def moto_endpoint() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        # IAM then knows the AWS managed policies SAM attaches, as it does in an account.
-        monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        # Moto's state is per process: start from none, whatever ran before in this one.
-        reset_moto(endpoint)
-        yield endpoint
-        server.stop()
-
-
-@pytest.fixture(scope="package")
-def aws_proxy(moto_endpoint: str) -> Iterator[AwsProxy]:
-    proxy = AwsProxy.in_front_of(moto_endpoint)
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture(scope="package")
-def sender() -> Signer:
-    return Signer("pps-signing-key-1")
-
-
-@pytest.fixture(scope="package")
-def jwks_server(sender: Signer) -> Iterator[JwksServer]:
-    server = JwksServer().start()
-    server.reset([sender.jwk()])
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="package")
-def stack(moto_endpoint: str, jwks_server: JwksServer) -> Stack:
+def stack(moto_endpoint: str, jwks_server: JwksServer, sender: Signer) -> Stack:
+    jwks_server.reset([sender.jwk()])
     return create_stack(moto_endpoint, load_template(), {"PpsIssuer": jwks_server.issuer, "PpsAudience": AUDIENCE})
 
 

@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from local.template import ROOT, Resolver, load_template
 from tests.deploy import exercise
-from tests.deploy.cloudformation import STACK_NAME, Stack, subscriptions
 from tests.deploy.conftest import API_EVENTS, event_types
 from tests.deploy.iam import Statement, allows, granted_actions, raw_statements, statements
+from tools.devkit.cloudformation import Stack, subscriptions
+from tools.devkit.emulator import STACK_NAME
+from tools.devkit.paths import ROOT
+from tools.devkit.template import Resolver, load_template
 
 FUNCTIONS = sorted(
     name for name, resource in load_template()["Resources"].items() if resource["Type"] == "AWS::Serverless::Function"

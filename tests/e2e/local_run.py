@@ -1,4 +1,4 @@
-"""`python -m local.run` as a subprocess (what `make run` starts), and the HTTP and AWS calls tests make to it."""
+"""`python -m tools.local.run` as a subprocess (what `make run` starts), and the HTTP and AWS calls tests make to it."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local import dev_key
-from local.send import pps_timestamp
+from tools.devkit import dev_key
+from tools.local.send import pps_timestamp
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, whatever the proxy settings
 
@@ -147,7 +147,7 @@ def local_run_in(root: Path, log: Path) -> Iterator[LocalRun]:
     env = {**os.environ, "PORT": str(port), "LOCAL_AWS_PORT": str(aws_port), "PYTHONPATH": python_path(root)}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local.run"], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "tools.local.run"], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
         )
     run = LocalRun(process, log, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}")
     try:

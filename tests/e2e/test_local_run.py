@@ -17,10 +17,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local import dev_key
-from local.send import pps_timestamp
-from local.template import ROOT
 from tests.e2e.local_run import LocalRun, eventually, local_run_in, python_path
+from tools.devkit import dev_key
+from tools.devkit.paths import ROOT
+from tools.local.send import pps_timestamp
 
 BODY_MARKER = "e2e-body-marker-7f3a"  # in every body: the run's output must never show a body
 NOT_JSON = "this body is not JSON 51c2"
@@ -156,7 +156,7 @@ def test_a_body_that_is_not_json_is_accepted_then_parked_while_a_good_one_is_pro
 
 def test_make_send_posts_a_signed_webhook(local_run: LocalRun) -> None:
     sent = subprocess.run(
-        [sys.executable, "-m", "local.send"],
+        [sys.executable, "-m", "tools.local.send"],
         cwd=ROOT,
         env={**os.environ, "URL": f"{local_run.url}/webhooks", "PYTHONPATH": python_path(ROOT)},
         capture_output=True,

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT
 from tests.e2e.local_run import LocalRun, eventually, local_run_in, python_path
+from tools.devkit.paths import ROOT
 
 COPIED = ("template.yaml", "events", "functions", "layers/common", "local")
 CONSUMER, QUEUE = "InvoiceSyncFunction", "local-InvoiceSyncFunction-Webhooks"
@@ -48,7 +48,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
         [
             sys.executable,
             "-m",
-            "local.new_consumer",
+            "tools.scaffold.consumer",
             "invoice-sync",
             "orders/placed",
             "--sub-topic-prefix",

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from pps_webhooks.observability import logger as receiver_logger
 from tests.support.aws_proxy import AwsProxy
@@ -17,35 +16,6 @@ from tests.support.jwks_server import JwksServer
 from tests.support.receiver import RECEIVER, Sandbox
 from tests.support.stack import Deployment, deploy
 from tests.support.tokens import AUDIENCE, Signer
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def aws_proxy(moto_endpoint: str) -> Iterator[AwsProxy]:
-    proxy = AwsProxy.in_front_of(moto_endpoint)
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture(scope="session")
-def jwks_server() -> Iterator[JwksServer]:
-    server = JwksServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def sender() -> Signer:
-    """PPS's signing key, published in its JWKS."""
-    return Signer("pps-signing-key-1")
 
 
 @pytest.fixture(scope="session")

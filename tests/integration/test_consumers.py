@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from local.events import pps_headers, sns_event, sqs_event
-from pps_webhooks.claim_check import pointer_message
+from pps_webhooks.offload import pointer_message
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
+from tools.scaffold.sample_events import pps_headers, sns_event, sqs_event
 
 
 @pytest.fixture

@@ -14,16 +14,17 @@ from typing import Any
 
 import pytest
 
-from local import stack as local_stack
-from local.events import pps_headers, sns_event
-from local.new_consumer import ConsumerError, add_consumer
-from local.template import ROOT, load_template
 from tests.support.events import api_event
 from tests.support.events import pps_headers as webhook_headers
 from tests.support.lambda_context import lambda_context
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tests.unit.test_operations_template import subscription_problems
+from tools.devkit import stack as local_stack
+from tools.devkit.paths import ROOT
+from tools.devkit.template import load_template
+from tools.scaffold.consumer import ConsumerError, add_consumer
+from tools.scaffold.sample_events import pps_headers, sns_event
 
 SAM = Path(sys.executable).parent / "sam"
 

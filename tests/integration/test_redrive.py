@@ -13,15 +13,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.events import pps_headers, sns_event
-from local.redrive import ArchiveStream, AsyncFunction, main, redrive, start_move_task
-from local.redrive import Summary as RedriveSummary
-from local.replay import UsageError, aws_config
-from local.stack import REGION
-from pps_webhooks.claim_check import pointer_message
+from pps_ops.redrive.redrive import ArchiveStream, AsyncFunction, main, redrive, start_move_task
+from pps_ops.redrive.redrive import Summary as RedriveSummary
+from pps_ops.replay.replay import UsageError, aws_config
 from pps_webhooks.deliveries import PayloadStore, read_delivery
+from pps_webhooks.offload import pointer_message
 from tests.support.aws_proxy import AwsProxy
 from tests.support.stack import Deployment
+from tools.devkit.emulator import REGION
+from tools.scaffold.sample_events import pps_headers, sns_event
 
 QUEUE, DLQ = "OrdersPlacedQueue", "OrdersPlacedDeadLetterQueue"
 

@@ -17,15 +17,15 @@ from typing import Any
 import boto3
 import pytest
 
-from local.lambda_events import sns_event, sqs_event
-from local.replay import FunctionTarget, QueueTarget, Summary, Window, aws_config, main, parse_moment, replay
-from local.stack import ACCOUNT, REGION
-from local.template import load_template, resources_of_type
-from pps_webhooks.claim_check import pointer_message
+from pps_ops.replay.replay import FunctionTarget, QueueTarget, Summary, Window, aws_config, main, parse_moment, replay
+from pps_webhooks.offload import pointer_message
 from tests.support.aws_proxy import AwsProxy
 from tests.support.lifecycle import expiration_days, expire
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
+from tools.devkit.emulator import ACCOUNT, REGION
+from tools.devkit.events import sns_event, sqs_event
+from tools.devkit.template import load_template, resources_of_type
 
 SINCE, UNTIL = "2024-01-01", "2024-01-03"
 WINDOW = Window(parse_moment(SINCE, "SINCE"), parse_moment(UNTIL, "UNTIL"))
@@ -79,7 +79,7 @@ class Archive:
 
 
 def archive_bucket(stack: Deployment) -> str:
-    """The template's ArchiveBucket as local.stack creates it, or one made here while the template has none."""
+    """The template's ArchiveBucket as tools.devkit.stack creates it, or one made here while the template has none."""
     if "ArchiveBucket" in resources_of_type(load_template(), "AWS::S3::Bucket"):
         return stack.refs["ArchiveBucket"]
     stack.client("s3").create_bucket(Bucket=f"archivebucket-{ACCOUNT}")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from local import events
-from local.events import EVENTS
-from local.sample_outcomes import SampleOutcomes
 from tests.support.jwks_server import JwksServer
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
+from tools.devkit.paths import EVENTS
+from tools.devkit.sample_outcomes import SampleOutcomes
+from tools.scaffold import sample_events as events
 
 
 def test_the_committed_samples_are_exactly_what_make_events_writes() -> None:

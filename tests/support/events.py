@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, Literal
 
-from local.template import ROOT
+from tools.devkit.paths import ROOT
 
 Format = Literal["http", "rest"]
 FORMATS: tuple[Format, ...] = ("http", "rest")

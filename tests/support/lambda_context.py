@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.invoker import LambdaContext
+from tools.devkit.invoker import LambdaContext
 
 RECEIVER_NAME = "pps-webhooks-WebhookReceiverFunction"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from local.template import Resolver, load_template
 from tests.support.stack import Deployment
+from tools.devkit.template import Resolver, load_template
 
 
 def expiration_days(bucket: str, parameters: dict[str, str] | None = None) -> int:

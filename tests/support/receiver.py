@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from local.invoker import LambdaContext
-from local.template import ROOT, load_template
 from tests.support.lambda_context import lambda_context
+from tools.devkit.invoker import LambdaContext
+from tools.devkit.paths import ROOT
+from tools.devkit.template import load_template
 
 RECEIVER = "WebhookReceiverFunction"
 _sandboxes = itertools.count()

@@ -1,4 +1,4 @@
-"""The template's resources in a fresh moto (local.stack), plus what tests read back from them.
+"""The template's resources in a fresh moto (tools.devkit.stack), plus what tests read back from them.
 
 Each topic also gets a capture queue (enveloped delivery), so tests see exactly what any subscriber receives.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from local import stack
-from local.template import load_template, resources_of_type
+from tools.devkit import stack
+from tools.devkit.template import load_template, resources_of_type
 
 RECEIVER = "WebhookReceiverFunction"
 

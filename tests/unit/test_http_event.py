@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local import events
 from pps_webhooks.errors import BadRequest
 from pps_webhooks.http_event import HttpResponse, read_request
+from tools.devkit.paths import EVENTS
+from tools.scaffold import sample_events as events
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLES = {"http": "http-api-orders-placed.json", "rest": "rest-api-orders-placed.json"}
 REQUEST_IDS = {"http": "Rx6sLjQ5IAMEVxA=", "rest": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}
 WEBHOOK_IDS = {"http": events.PLACED_ID, "rest": "8d1f7c3e-2a64-4b9e-b0f5-6c3a9e2d1b47"}

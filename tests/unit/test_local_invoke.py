@@ -9,11 +9,12 @@ import docker
 import docker.errors
 import pytest
 
-from local import lambda_image
-from local.events import EVENTS
-from local.local_invoke import choose_image, env_file
-from local.stack import ACCOUNT, REGION, Deployment
-from local.template import ROOT, load_template
+from tools.build import lambda_image
+from tools.build.local_invoke import choose_image, env_file
+from tools.devkit.emulator import ACCOUNT, REGION
+from tools.devkit.paths import EVENTS, ROOT
+from tools.devkit.stack import Deployment
+from tools.devkit.template import load_template
 
 AWS_IMAGE = "public.ecr.aws/lambda/python:3.13-x86_64"
 OFFLINE = "pps-webhooks/lambda-python:3.13-x86_64-0123456789ab"

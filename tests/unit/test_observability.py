@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from local.template import ROOT
+from tools.devkit.paths import ROOT
 
 PROBE = (
     "import sys, pps_webhooks.observability as o;"

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, load_template, resources_of_type
+from tools.devkit.paths import ROOT
+from tools.devkit.template import load_template, resources_of_type
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]

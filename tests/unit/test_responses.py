@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger, Metrics
 
-from pps_webhooks.claims import Claimed
-from pps_webhooks.errors import BadRequest, DeliveryFailed, Forbidden, RetryLater, WebhookError
+from pps_webhooks.errors import BadRequest, Forbidden, PublishFailed, RetryLater, WebhookError
+from pps_webhooks.idempotency import Remembered
 from pps_webhooks.receiver import Outcome
 from pps_webhooks.responses import accepted, refused
 from pps_webhooks.webhook import Webhook
@@ -104,7 +104,7 @@ def test_retry_later_is_a_503_with_retry_after(logger: Logger, metrics: Metrics)
 
 
 def test_a_failed_delivery_is_a_500_logged_as_an_error(logger: Logger, metrics: Metrics) -> None:
-    response = refused(DeliveryFailed("publish-failed", "ClientError"), logger, metrics)
+    response = refused(PublishFailed("publish-failed", "ClientError"), logger, metrics)
 
     assert response.status == 500
     assert response.body == {"message": "Delivery failed, retry later"}
@@ -120,7 +120,7 @@ def test_an_unmapped_error_type_is_a_programming_error(logger: Logger, metrics: 
 def test_an_accepted_webhook_is_a_200_with_its_id(logger: Logger, metrics: Metrics) -> None:
     record = {"message_id": "m-1", "topic_arn": "arn:aws:sns:us-east-1:123456789012:orders-placed"}
 
-    response = accepted(Outcome(WEBHOOK, Claimed(record, duplicate=False)), logger, metrics)
+    response = accepted(Outcome(WEBHOOK, Remembered(record, duplicate=False)), logger, metrics)
 
     assert response.status == 200
     assert response.body == {"status": "accepted", "webhookId": "279e4e55"}
@@ -128,7 +128,7 @@ def test_an_accepted_webhook_is_a_200_with_its_id(logger: Logger, metrics: Metri
 
 
 def test_a_duplicate_is_a_200_that_says_so(logger: Logger, metrics: Metrics) -> None:
-    response = accepted(Outcome(WEBHOOK, Claimed({"message_id": "m-1"}, duplicate=True)), logger, metrics)
+    response = accepted(Outcome(WEBHOOK, Remembered({"message_id": "m-1"}, duplicate=True)), logger, metrics)
 
     assert response.status == 200
     assert response.body == {"status": "duplicate", "webhookId": "279e4e55"}

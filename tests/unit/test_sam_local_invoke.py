@@ -15,11 +15,11 @@ from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.local.lambdafn.env_vars import EnvironmentVariables
 
-from local import dev_key
-from local.events import EVENTS
-from local.template import declared_environment, load_template, resources_of_type
 from pps_webhooks import aws
 from pps_webhooks.settings import ReceiverSettings
+from tools.devkit import dev_key
+from tools.devkit.paths import EVENTS
+from tools.devkit.template import declared_environment, load_template, resources_of_type
 
 TEMPLATE = load_template()
 FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")

@@ -42,7 +42,7 @@ def test_the_minimal_environment_gives_the_documented_defaults() -> None:
     assert result.jwks_refresh_cooldown_seconds == 30
     assert result.jwks_timeout_seconds == 3.0
     assert result.max_token_bytes == 8192
-    assert result.claim_check_threshold_bytes == SNS_MESSAGE_LIMIT_BYTES == 262_144
+    assert result.offload_threshold_bytes == SNS_MESSAGE_LIMIT_BYTES == 262_144
 
 
 @pytest.mark.parametrize("name", REQUIRED)
@@ -165,8 +165,8 @@ def test_topic_arns_that_are_not_an_object_of_arns_are_refused(raw: str) -> None
         ("JWKS_REFRESH_COOLDOWN_SECONDS", "0", "jwks_refresh_cooldown_seconds", 0),
         ("JWKS_TIMEOUT_SECONDS", "0.5", "jwks_timeout_seconds", 0.5),
         ("MAX_TOKEN_BYTES", "512", "max_token_bytes", 512),
-        ("CLAIM_CHECK_THRESHOLD_BYTES", "1", "claim_check_threshold_bytes", 1),
-        ("CLAIM_CHECK_THRESHOLD_BYTES", "262144", "claim_check_threshold_bytes", 262_144),
+        ("CLAIM_CHECK_THRESHOLD_BYTES", "1", "offload_threshold_bytes", 1),
+        ("CLAIM_CHECK_THRESHOLD_BYTES", "262144", "offload_threshold_bytes", 262_144),
         ("RETENTION_DAYS", "", "retention_days", 7),
     ],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from local.slim_build import compile_tree, prune_runtime_packages
+from tools.build.slim_build import compile_tree, prune_runtime_packages
 
 
 def test_the_layer_keeps_its_own_packages_and_drops_what_the_runtime_provides(tmp_path: Path) -> None:

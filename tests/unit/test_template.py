@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local.template import Resolver, load_template, resources_of_type
+from tools.devkit.template import Resolver, load_template, resources_of_type
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pps_webhooks.claim_check import POINTER_CLASS, SIZE_ATTRIBUTE
+from pps_webhooks.offload import POINTER_CLASS, SIZE_ATTRIBUTE
 from pps_webhooks.webhook import SUB_TOPIC, TENANT_ID, TOPIC, TRIGGERED_AT, WEBHOOK_ID
 
 if TYPE_CHECKING:

@@ -35,5 +35,5 @@ class RetryLater(WebhookError):
         self.retry_after_seconds = retry_after_seconds
 
 
-class DeliveryFailed(WebhookError):
+class PublishFailed(WebhookError):
     """One of our dependencies failed (500): nothing was published, so the sender's retry is safe."""

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pps_webhooks import claim_check
+from pps_webhooks import offload
 from pps_webhooks.webhook import Webhook
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class Published:
     topic_arn: str
     message_id: str
     unrouted: bool
@@ -41,24 +41,24 @@ class Publisher:
         s3: Callable[[], S3Client],
         routes: Routes,
         payload_bucket: str,
-        claim_check_threshold: int,
+        offload_threshold: int,
     ) -> None:
         self._sns = sns
         self._s3 = s3  # created on first use: most sandboxes never see a large body
         self._routes = routes
         self._bucket = payload_bucket
-        self._threshold = claim_check_threshold
+        self._threshold = offload_threshold
 
-    def publish(self, webhook: Webhook) -> Delivery:
+    def publish(self, webhook: Webhook) -> Published:
         topic_arn, unrouted = self._routes.topic_arn(webhook.topic)
         message = webhook.body
-        attributes = claim_check.string_attributes(webhook.headers)
+        attributes = offload.string_attributes(webhook.headers)
         key = None
-        if claim_check.needs_claim_check(webhook.body, attributes, self._threshold):
+        if offload.needs_offload(webhook.body, attributes, self._threshold):
             body = webhook.body.encode()
-            key = claim_check.payload_key(webhook.tenant_id, webhook.webhook_id)
+            key = offload.payload_key(webhook.tenant_id, webhook.webhook_id)
             self._s3().put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/octet-stream")
-            message = claim_check.pointer_message(self._bucket, key)
-            attributes = claim_check.pointer_attributes(attributes, len(body))
+            message = offload.pointer_message(self._bucket, key)
+            attributes = offload.pointer_attributes(attributes, len(body))
         response = self._sns.publish(TopicArn=topic_arn, Message=message, MessageAttributes=attributes)  # type: ignore[arg-type]
-        return Delivery(topic_arn=topic_arn, message_id=response["MessageId"], unrouted=unrouted, payload_key=key)
+        return Published(topic_arn=topic_arn, message_id=response["MessageId"], unrouted=unrouted, payload_key=key)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pps_webhooks.auth import SigningKeys, TokenNotYetValid, TokenRules, authorize_tenant, bearer_token, verify_token
-from pps_webhooks.claims import Claimed, Claims, Record
-from pps_webhooks.errors import DeliveryFailed, Forbidden
+from pps_webhooks.errors import Forbidden, PublishFailed
 from pps_webhooks.http_event import HttpRequest
+from pps_webhooks.idempotency import Idempotency, Record, Remembered
 from pps_webhooks.publish import Publisher
 from pps_webhooks.webhook import TENANT_ID, Webhook, ambiguous, read_webhook
 
@@ -25,19 +25,19 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     webhook: Webhook
-    claimed: Claimed
+    remembered: Remembered
 
     @property
     def duplicate(self) -> bool:
-        return self.claimed.duplicate
+        return self.remembered.duplicate
 
     @property
     def unrouted(self) -> bool:
-        return bool(self.claimed.record.get("unrouted"))
+        return bool(self.remembered.record.get("unrouted"))
 
     @property
-    def claim_checked(self) -> bool:
-        return bool(self.claimed.record.get("payload_key"))
+    def offloaded(self) -> bool:
+        return bool(self.remembered.record.get("payload_key"))
 
 
 class Receiver:
@@ -46,19 +46,19 @@ class Receiver:
         rules: TokenRules,
         keys: SigningKeys,
         allowed_tenants: Set[str],
-        claims: Claims,
+        idempotency: Idempotency,
         publisher: Publisher,
         logger: Logger,
     ) -> None:
         self._rules = rules
         self._keys = keys
         self._allowed_tenants = allowed_tenants
-        self._claims = claims
+        self._idempotency = idempotency
         self._publisher = publisher
         self._logger = logger
 
     def receive(self, request: HttpRequest, context: LambdaContext) -> Outcome:
-        """Raises Forbidden, BadRequest, RetryLater or DeliveryFailed; nothing is written before auth."""
+        """Raises Forbidden, BadRequest, RetryLater or PublishFailed; nothing is written before auth."""
         if request.repeated("Authorization"):
             raise Forbidden("repeated-authorization")
         # An ambiguous tenant is left for validation to refuse (400), as on either front.
@@ -72,19 +72,21 @@ class Receiver:
         webhook = read_webhook(request)
         self._logger.append_keys(webhook_id=webhook.webhook_id, topic=webhook.topic, tenant_id=webhook.tenant_id)
         try:
-            claimed = self._claims.once(webhook.tenant_id, webhook.webhook_id, context, lambda: self._publish(webhook))
-        except (BotoCoreError, ClientError) as error:  # the claim was released: the retry will publish
-            raise DeliveryFailed("publish-failed", type(error).__name__) from error
-        return Outcome(webhook=webhook, claimed=claimed)
+            remembered = self._idempotency.once(
+                webhook.tenant_id, webhook.webhook_id, context, lambda: self._publish(webhook)
+            )
+        except (BotoCoreError, ClientError) as error:  # the record was released: the retry will publish
+            raise PublishFailed("publish-failed", type(error).__name__) from error
+        return Outcome(webhook=webhook, remembered=remembered)
 
     def _publish(self, webhook: Webhook) -> Record:
-        delivery = self._publisher.publish(webhook)
+        published = self._publisher.publish(webhook)
         return {
             "tenant_id": webhook.tenant_id,
             "webhook_id": webhook.webhook_id,
             "topic": webhook.topic,
-            "topic_arn": delivery.topic_arn,
-            "message_id": delivery.message_id,
-            "unrouted": delivery.unrouted,
-            "payload_key": delivery.payload_key,
+            "topic_arn": published.topic_arn,
+            "message_id": published.message_id,
+            "unrouted": published.unrouted,
+            "payload_key": published.payload_key,
         }

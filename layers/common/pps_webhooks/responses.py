@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pps_webhooks.errors import BadRequest, DeliveryFailed, Forbidden, RetryLater, WebhookError
+from pps_webhooks.errors import BadRequest, Forbidden, PublishFailed, RetryLater, WebhookError
 from pps_webhooks.http_event import HttpResponse
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ DELIVERY_FAILED = HttpResponse(500, {"message": "Delivery failed, retry later"})
 
 
 def accepted(outcome: Outcome, logger: Logger, metrics: Metrics) -> HttpResponse:
-    record = outcome.claimed.record
+    record = outcome.remembered.record
     if outcome.duplicate:
         metrics.add_metric(name="Duplicate", unit=MetricUnit.Count, value=1)
         logger.info("Duplicate webhook: already published", extra={"message_id": record.get("message_id")})
@@ -33,9 +33,9 @@ def accepted(outcome: Outcome, logger: Logger, metrics: Metrics) -> HttpResponse
     if outcome.unrouted:
         metrics.add_metric(name="Unrouted", unit=MetricUnit.Count, value=1)
         logger.warning("No topic is mapped to this X-Pps-Topic: published to the unrouted topic")
-    if outcome.claim_checked:
+    if outcome.offloaded:
         metrics.add_metric(name="ClaimChecked", unit=MetricUnit.Count, value=1)
-    if outcome.claimed.completion_failed:
+    if outcome.remembered.completion_failed:
         metrics.add_metric(name="ClaimNotCompleted", unit=MetricUnit.Count, value=1)
         logger.warning("Published, but the claim could not be marked completed: it expires with this invocation")
     logger.info(
@@ -65,7 +65,7 @@ def refused(error: WebhookError, logger: Logger, metrics: Metrics) -> HttpRespon
             metrics.add_metric(name="RetryLater", unit=MetricUnit.Count, value=1)
             logger.warning("Webhook not decided yet: the sender will retry", extra=details)
             return HttpResponse(503, RETRY_LATER_BODY, {"Retry-After": str(error.retry_after_seconds)})
-        case DeliveryFailed():
+        case PublishFailed():
             metrics.add_metric(name="DeliveryFailed", unit=MetricUnit.Count, value=1)
             logger.error("Webhook not delivered: the sender will retry", extra=details)
             return DELIVERY_FAILED

@@ -36,7 +36,7 @@ class ReceiverSettings:
     jwks_refresh_cooldown_seconds: int = 30
     jwks_timeout_seconds: float = 3.0
     max_token_bytes: int = 8192
-    claim_check_threshold_bytes: int = SNS_MESSAGE_LIMIT_BYTES
+    offload_threshold_bytes: int = SNS_MESSAGE_LIMIT_BYTES
     jwks: str = ""
     """An inline JWKS document (PPS_JWKS): keys trusted as given, never fetched. For `sam local invoke`."""
     required_claims: Mapping[str, Any] = field(default_factory=dict)
@@ -67,7 +67,7 @@ class ReceiverSettings:
             jwks_refresh_cooldown_seconds=_int(env, "JWKS_REFRESH_COOLDOWN_SECONDS", 30, low=0, high=3_600),
             jwks_timeout_seconds=_float(env, "JWKS_TIMEOUT_SECONDS", 3.0, low=0.1, high=10.0),
             max_token_bytes=_int(env, "MAX_TOKEN_BYTES", 8192, low=512, high=65_536),
-            claim_check_threshold_bytes=_int(
+            offload_threshold_bytes=_int(
                 env, "CLAIM_CHECK_THRESHOLD_BYTES", SNS_MESSAGE_LIMIT_BYTES, low=1, high=SNS_MESSAGE_LIMIT_BYTES
             ),
             jwks=_inline_jwks(env.get("PPS_JWKS", ""), deployed=in_deployed_lambda(env)),

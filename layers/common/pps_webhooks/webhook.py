@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pps_webhooks.claim_check import carriable
 from pps_webhooks.errors import BadRequest
 from pps_webhooks.http_event import HttpRequest
+from pps_webhooks.offload import carriable
 
 TOPIC = "X-Pps-Topic"
 SUB_TOPIC = "X-Pps-Sub-Topic"

@@ -1,0 +1,1 @@
+"""Operator tools for a deployed pps-webhooks stack. They import boto3 and click, nothing of the developer tooling."""

@@ -1,0 +1,3 @@
+from pps_ops.redrive.redrive import main
+
+__all__ = ["main"]

@@ -1,0 +1,3 @@
+from pps_ops.replay.replay import main
+
+__all__ = ["main"]

@@ -1,0 +1,113 @@
+"""What the local run prints once it is up: where everything is, and what to paste to try it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import uuid
+from collections.abc import Mapping, Sequence
+
+from tools.devkit import dev_key
+from tools.devkit.emulator import REGION
+from tools.devkit.stack import Deployment
+from tools.devkit.template import load_template, resources_of_type
+from tools.examples.orders import DEFAULT_AWS_PORT
+from tools.local.http_api import JWKS_PATH, HttpApi
+from tools.local.pollers import Poller
+from tools.local.send import DEFAULT_URL, Webhook, pps_timestamp, sample_body
+
+EXAMPLE_TOKEN_SECONDS = 24 * 3600
+
+
+def banner(
+    deployment: Deployment, api: HttpApi, pollers: Sequence[Poller], trust: Mapping[str, str], log_level: str
+) -> str:
+    lines = ["", "pps-webhooks is running locally: template.yaml's resources in moto, the real handlers here.", ""]
+    rows = [
+        ("Webhooks" if n == 0 else "", _route(api.url, key, f.name)) for n, (key, f) in enumerate(api.routes.items())
+    ]
+    rows += [
+        ("JWKS", f"{api.url}{JWKS_PATH}  (the development key's)"),
+        ("Trusts", _trust(trust)),
+        ("AWS endpoint", f"{deployment.endpoint}  (moto, in memory; region {REGION}, any credentials)"),
+        ("Tables", ", ".join(resources_of_type(load_template(), "AWS::DynamoDB::Table"))),
+    ]
+    rows += _queues(deployment)
+    rows += [("Consumers" if n == 0 else "", f"{p.function.name} <- {p.source}") for n, p in enumerate(pollers)]
+    width = max(len(label) for label, _ in rows)
+    lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
+    example = Webhook(
+        topic="orders/placed",
+        tenant_id="OU1243",
+        webhook_id=str(uuid.uuid4()),
+        sub_topic="product:adv/adv-120",
+        triggered_at=pps_timestamp(),
+        body=sample_body(),
+    )
+    order_id = json.loads(example.body)["orderId"]
+    lines += ["", *_try_it(api.url, deployment.endpoint, order_id), "", *_curl(api.url, example), ""]
+    shown = "every line" if log_level in ("DEBUG", "INFO") else f"{log_level} and above"
+    lines += [
+        f"The functions' own JSON logs show {shown} (LOG_LEVEL=INFO make run shows all).",
+        "Each webhook's steps follow below. Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _route(url: str, key: str, function: str) -> str:
+    method, path = key.split(" ", 1) if key != "$default" else ("ANY", "/*")
+    return f"{method} {url}{path}  -> {function}"
+
+
+def _trust(trust: Mapping[str, str]) -> str:
+    trusted = f"tokens of iss {trust.get('PPS_ISSUER')}, aud {trust.get('PPS_AUDIENCE')}"
+    if trust.get("PPS_ALLOWED_TENANTS"):
+        trusted += f", tenants {trust['PPS_ALLOWED_TENANTS']}"
+    if trust.get("PPS_ISSUER") == dev_key.ISSUER:
+        return f"{trusted}: the development key signs them"
+    return f"{trusted}, keys from {trust.get('PPS_JWKS_URI') or 'the issuer'}: development tokens are refused"
+
+
+def _queues(deployment: Deployment) -> list[tuple[str, str]]:
+    """Each queue with its dead-letter queue under it."""
+    queues = resources_of_type(load_template(), "AWS::SQS::Queue")
+    resolve = deployment.resolver().resolve
+    dead_letters = {
+        name: str(resolve(props["RedrivePolicy"])["deadLetterTargetArn"]).rsplit(":", 1)[-1]
+        for name, resource in queues.items()
+        if "RedrivePolicy" in (props := resource.get("Properties", {}))
+    }
+    rows: list[tuple[str, str]] = []
+    for name in queues:
+        if name in dead_letters.values():
+            continue
+        rows.append(("Queues" if not rows else "", f"{name}  {deployment.refs[name]}"))
+        if name in dead_letters:
+            rows.append(("", f"  dead letters: {deployment.refs[dead_letters[name]]}"))
+    return rows
+
+
+def _try_it(url: str, aws_endpoint: str, order_id: str) -> list[str]:
+    send = "make send" if f"{url}/webhooks" == DEFAULT_URL else f"make send URL={url}/webhooks"
+    port = aws_endpoint.rsplit(":", 1)[-1]
+    orders = "make orders" if port == str(DEFAULT_AWS_PORT) else f"make orders LOCAL_AWS_PORT={port}"
+    update = shlex.quote(json.dumps({"orderId": order_id, "status": "shipped"}, separators=(",", ":")))
+    examples = [
+        (send, "a signed orders/placed webhook: a new order"),
+        (f"{send} REPEAT=2", "the same webhook id twice: the second answer is a duplicate"),
+        (f"{send} BODY=not-json", "accepted, then retried and parked in the dead-letter queue"),
+        (orders, "what the consumers wrote to OrdersTable"),
+    ]
+    width = max(len(command) for command, _ in examples)
+    lines = [f"  {command.ljust(width)}  # {what}" for command, what in examples]
+    lines.append(f"  {send} TOPIC=orders/updated BODY={update}  # updates the order of the curl below")
+    return ["Try it, in another terminal:", *lines]
+
+
+def _curl(url: str, webhook: Webhook) -> list[str]:
+    headers = webhook.headers(dev_key.token(lifetime=EXAMPLE_TOKEN_SECONDS))
+    lines = [f"  curl -i {url}/webhooks \\"]
+    lines += [f"    -H {shlex.quote(f'{name}: {value}')} \\" for name, value in headers.items()]
+    lines += [f"    -d {shlex.quote(webhook.body)}"]
+    return ["Or with curl (a development token, valid for 24 hours):", *lines]
