@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess  # nosec B404 # runs only this interpreter and the venv's moto_server
 import sys
@@ -38,6 +37,8 @@ from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
 from tools.build.artifact import runnable_here
 from tools.devkit import dev_key
+from tools.devkit.emulator import free_port
+from tools.devkit.events import api_event, pps_headers
 from tools.devkit.paths import ROOT
 from tools.devkit.stack import deploy
 
@@ -65,13 +66,6 @@ class Environment:
         self.moto.wait(timeout=10)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start() -> Environment:
     port = free_port()
     moto = subprocess.Popen(  # noqa: S603 - our own venv's moto_server  # nosec B603
@@ -93,6 +87,7 @@ def start() -> Environment:
     deployment = deploy(moto_url)
     jwks = JwksServer().start()
     jwks.reset(dev_key.jwks()["keys"])
+    token = dev_key.token(lifetime=3600)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(Path.home()),
@@ -106,8 +101,10 @@ def start() -> Environment:
         "PPS_AUDIENCE": dev_key.AUDIENCE,
         "PPS_JWKS_URI": jwks.jwks_uri,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "BENCH_TOKEN": dev_key.token(lifetime=3600),
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'common'}:{ROOT / 'functions' / 'webhook_receiver'}",
+        "BENCH_TOKEN": token,
+        "BENCH_EVENT": json.dumps(api_event("http", pps_headers(token))),
+        # Lambda's sys.path: the function's code directory (/var/task); the layer is installed (make install).
+        "PYTHONPATH": str(ROOT / "functions" / "webhook_receiver"),
     }
     return Environment(moto, moto_url, jwks, env)
 
@@ -185,8 +182,8 @@ def built_import(environment: Environment) -> dict[str, Any] | None:
             shutil.copytree(layer, copy / "layer")
             runnable_here(copy / "layer")
         base = {**environment.env, "PYTHONDONTWRITEBYTECODE": "1"}
-        env_as_built = {**base, "PYTHONPATH": f"{ROOT}:{as_built / 'function'}:{as_built / 'layer'}"}
-        env_warmed = {**base, "PYTHONPATH": f"{ROOT}:{warmed / 'function'}:{warmed / 'layer'}"}
+        env_as_built = {**base, "PYTHONPATH": f"{as_built / 'function'}:{as_built / 'layer'}"}
+        env_warmed = {**base, "PYTHONPATH": f"{warmed / 'function'}:{warmed / 'layer'}"}
         run_child({**env_warmed, "PYTHONDONTWRITEBYTECODE": ""}, "import-build")  # writes the warm copy's bytecode
         figures = interleaved(IMPORT_ROUNDS, ["import-build"], ["import-build"], env_as_built, env_warmed, "seconds")
     return {"as_built": figures["receiver"], "warm_cache": figures["floor"], "ratio": figures["ratio"]}

@@ -17,11 +17,10 @@ import pytest
 
 from tests.deploy.iam import Call, CallRecorder
 from tests.support.aws_proxy import AwsProxy
-from tests.support.events import ORDER_BODY, api_event, pps_headers
 from tests.support.receiver import Sandbox
 from tests.support.tokens import Signer
 from tools.devkit.cloudformation import Stack
-from tools.devkit.events import sqs_event
+from tools.devkit.events import ORDER_BODY, api_event, pps_headers, sqs_event
 
 CLAIM_CHECKED_BYTES = 300_000
 """Above SNS's 256 KiB: the body goes to S3 and the message is a pointer."""

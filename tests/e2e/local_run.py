@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,20 +21,10 @@ import boto3
 import pytest
 
 from tools.devkit import dev_key
+from tools.devkit.emulator import free_port
 from tools.local.send import pps_timestamp
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, whatever the proxy settings
-
-
-def python_path(root: Path) -> str:
-    return os.pathsep.join([str(root), str(root / "layers" / "common")])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def eventually[T](check: Callable[[], T | None], what: str, timeout: float = 20) -> T:
@@ -140,14 +129,21 @@ class LocalRun:
         return messages
 
 
+MAKE_RUN = ["make", "--no-print-directory", "run"]
+PPS_RUN = [str(Path(sys.executable).parent / "pps-run")]
+"""What `make run` runs: for a copy of the project, which has no venv of its own to make."""
+
+
 @contextmanager
-def local_run_in(root: Path, log: Path) -> Iterator[LocalRun]:
-    """The local run of the repository at `root`, on free ports, until the block ends."""
+def local_run_in(root: Path, log: Path, command: list[str] = MAKE_RUN) -> Iterator[LocalRun]:
+    """The local run of the project at `root` (its directory holds the template it runs), on free ports, until the
+    block ends."""
     port, aws_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "LOCAL_AWS_PORT": str(aws_port), "PYTHONPATH": python_path(root)}
+    env = {**os.environ, "PORT": str(port), "LOCAL_AWS_PORT": str(aws_port)}
     with log.open("wb") as output:
+        # A session of its own: stopping it stops make's child too, as Ctrl-C in a terminal does.
         process = subprocess.Popen(
-            [sys.executable, "-m", "tools.local.run"], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT
+            command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
     run = LocalRun(process, log, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}")
     try:
@@ -155,9 +151,9 @@ def local_run_in(root: Path, log: Path) -> Iterator[LocalRun]:
         yield run
     finally:
         if process.poll() is None:
-            process.terminate()
+            os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)

@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.e2e.local_run import LocalRun, eventually, local_run_in, python_path
+from tests.e2e.local_run import LocalRun, eventually, local_run_in
 from tools.devkit import dev_key
 from tools.devkit.paths import ROOT
 from tools.local.send import pps_timestamp
@@ -156,9 +155,9 @@ def test_a_body_that_is_not_json_is_accepted_then_parked_while_a_good_one_is_pro
 
 def test_make_send_posts_a_signed_webhook(local_run: LocalRun) -> None:
     sent = subprocess.run(
-        [sys.executable, "-m", "tools.local.send"],
+        ["make", "--no-print-directory", "send"],
         cwd=ROOT,
-        env={**os.environ, "URL": f"{local_run.url}/webhooks", "PYTHONPATH": python_path(ROOT)},
+        env={**os.environ, "URL": f"{local_run.url}/webhooks"},
         capture_output=True,
         text=True,
         timeout=30,

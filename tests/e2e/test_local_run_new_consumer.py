@@ -4,7 +4,6 @@ gets its deliveries in the local run. It runs in a copy of the repository, so th
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.local_run import LocalRun, eventually, local_run_in, python_path
+from tests.e2e.local_run import PPS_RUN, LocalRun, eventually, local_run_in
 from tools.devkit.paths import ROOT
 
 COPIED = ("template.yaml", "events", "functions", "layers/common", "local")
@@ -46,22 +45,19 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
     root = copy_of_the_repository(tmp_path_factory.mktemp("repository"))
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "tools.scaffold.consumer",
+            str(Path(sys.executable).parent / "pps-consumer"),
             "invoice-sync",
             "orders/placed",
             "--sub-topic-prefix",
             "product:adv/",
         ],
         cwd=root,
-        env={**os.environ, "PYTHONPATH": python_path(root)},
         capture_output=True,
         timeout=30,
         check=True,
     )
     (root / "functions" / "invoice_sync" / "logic.py").write_text(LOGIC)
-    with local_run_in(root, root / "local-run-output.txt") as run:
+    with local_run_in(root, root / "local-run-output.txt", PPS_RUN) as run:
         yield run
 
 

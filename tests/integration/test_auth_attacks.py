@@ -14,11 +14,11 @@ import jwt
 import pytest
 
 from tests.support.aws_proxy import AwsProxy
-from tests.support.events import FORMATS, Format, api_event, pps_headers
 from tests.support.jwks_server import JwksServer
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tests.support.tokens import DROP, Signer
+from tools.devkit.events import FORMATS, Format, api_event, pps_headers
 
 Forge = Callable[[Signer, Signer, str, str], str]
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from tests.integration.conftest import sandbox_environment
 from tests.support.aws_proxy import AwsProxy
-from tests.support.events import api_event, pps_headers
 from tests.support.processes import start_invocations
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
+from tools.devkit.events import api_event, pps_headers
 
 SANDBOXES = 6
 

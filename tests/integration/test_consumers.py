@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from pps_webhooks.offload import pointer_message
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
-from tools.scaffold.sample_events import pps_headers, sns_event, sqs_event
+from tools.devkit.events import pps_headers, queue_event, topic_event
 
 
 @pytest.fixture
@@ -28,11 +28,9 @@ def updated(new_sandbox: Callable[..., Sandbox]) -> Sandbox:
 
 
 def delivery(topic: str, body: dict[str, Any] | str, triggered_at: str | None) -> dict[str, Any]:
-    headers = pps_headers(topic, str(uuid.uuid4()), triggered_at or "")
-    if triggered_at is None:
-        headers.pop("X-Pps-Triggered-At")
+    headers = pps_headers(topic=topic, webhook_id=str(uuid.uuid4()), triggered_at=triggered_at)
     text = body if isinstance(body, str) else json.dumps(body)
-    return sqs_event("Queue", headers, text, str(uuid.uuid4()))
+    return queue_event("Queue", headers, text, str(uuid.uuid4()))
 
 
 def batch(*deliveries: dict[str, Any]) -> dict[str, Any]:
@@ -124,8 +122,8 @@ def test_a_claim_checked_body_is_read_from_s3_transparently(placed: Sandbox, sta
     body = json.dumps({"orderId": "A-8", "status": "placed", "notes": "x" * 300_000})
     key = "payloads/OU1243/big"
     stack.client("s3").put_object(Bucket=stack.refs["PayloadBucket"], Key=key, Body=body.encode())
-    headers = pps_headers("orders/placed", "big", "2024-01-01T00:00:00Z")
-    event = sqs_event("Queue", headers, pointer_message(stack.refs["PayloadBucket"], key), "m-1")
+    headers = pps_headers(topic="orders/placed", webhook_id="big", triggered_at="2024-01-01T00:00:00Z")
+    event = queue_event("Queue", headers, pointer_message(stack.refs["PayloadBucket"], key), "m-1")
     event["Records"][0]["messageAttributes"]["ExtendedPayloadSize"] = {
         "stringValue": str(len(body)),
         "dataType": "Number",
@@ -136,14 +134,14 @@ def test_a_claim_checked_body_is_read_from_s3_transparently(placed: Sandbox, sta
 
 
 def test_sns_events_and_enveloped_sqs_messages_are_read_the_same_way(placed: Sandbox, stack: Deployment) -> None:
-    headers = pps_headers("orders/placed", "w-1", "2024-01-01T00:00:00Z")
-    placed.handle(sns_event("Topic", headers, json.dumps({"orderId": "A-9", "status": "via-sns"}), "m-2"))
+    headers = pps_headers(topic="orders/placed", webhook_id="w-1", triggered_at="2024-01-01T00:00:00Z")
+    placed.handle(topic_event("Topic", headers, json.dumps({"orderId": "A-9", "status": "via-sns"}), "m-2"))
     envelope = {
         "Type": "Notification",
         "Message": json.dumps({"orderId": "A-10", "status": "via-envelope"}),
         "MessageAttributes": {name: {"Type": "String", "Value": value} for name, value in headers.items()},
     }
-    enveloped = sqs_event("Queue", {}, json.dumps(envelope), "m-3")
+    enveloped = queue_event("Queue", {}, json.dumps(envelope), "m-3")
 
     assert placed.handle(enveloped) == {"batchItemFailures": []}
     assert order(stack, "A-9")["status"] == "via-sns"
@@ -151,9 +149,9 @@ def test_sns_events_and_enveloped_sqs_messages_are_read_the_same_way(placed: San
 
 
 def test_a_failing_sns_delivery_raises_so_lambda_retries_it(placed: Sandbox) -> None:
-    headers = pps_headers("orders/placed", "w-2", "2024-01-01T00:00:00Z")
+    headers = pps_headers(topic="orders/placed", webhook_id="w-2", triggered_at="2024-01-01T00:00:00Z")
     with pytest.raises(ValueError, match="orderId"):
-        placed.handle(sns_event("Topic", headers, json.dumps({"status": "no id"}), "m-4"))
+        placed.handle(topic_event("Topic", headers, json.dumps({"status": "no id"}), "m-4"))
 
 
 def test_a_placed_order_with_an_unreadable_triggered_at_is_stored_not_parked(

@@ -11,11 +11,11 @@ import pytest
 from tests.integration.conftest import sandbox_environment
 from tests.integration.test_receive import emitted_metrics
 from tests.support.aws_proxy import AwsProxy, Mode
-from tests.support.events import api_event, pps_headers
-from tests.support.lambda_context import lambda_context
 from tests.support.processes import start_invocations
 from tests.support.receiver import Response, Sandbox
 from tests.support.stack import Deployment
+from tools.devkit.events import api_event, pps_headers
+from tools.devkit.lambda_context import LambdaContext
 
 
 def retry(sandbox: Sandbox, headers: dict[str, str], token: Callable[..., str]) -> Response:
@@ -71,7 +71,7 @@ def test_when_neither_publish_nor_release_works_the_claim_expires_with_the_invoc
     aws_proxy.fail("dynamodb.DeleteItem")
     started = time.monotonic()
 
-    assert sandbox.invoke(api_event("http", headers), lambda_context(timeout_ms=5000)).status == 500
+    assert sandbox.invoke(api_event("http", headers), LambdaContext(timeout_seconds=5)).status == 500
     aws_proxy.heal()
 
     # The stuck claim holds the id while its invocation could still be running ...

@@ -13,11 +13,11 @@ import pytest
 
 from pps_webhooks.jwks import MAX_JWKS_BYTES, fetch_document
 from tests.integration.test_receive import emitted_metrics
-from tests.support.events import api_event, pps_headers
 from tests.support.jwks_server import Health, JwksServer
 from tests.support.receiver import Response, Sandbox
 from tests.support.stack import Deployment
 from tests.support.tokens import Signer
+from tools.devkit.events import api_event, pps_headers
 
 COOLDOWN = 1  # seconds, so the tests can wait one out
 

@@ -14,17 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.events import api_event
-from tests.support.events import pps_headers as webhook_headers
-from tests.support.lambda_context import lambda_context
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tests.unit.test_operations_template import subscription_problems
 from tools.devkit import stack as local_stack
+from tools.devkit.events import api_event, pps_headers, topic_event
+from tools.devkit.lambda_context import LambdaContext
 from tools.devkit.paths import ROOT
 from tools.devkit.template import load_template
 from tools.scaffold.consumer import ConsumerError, add_consumer
-from tools.scaffold.sample_events import pps_headers, sns_event
 
 SAM = Path(sys.executable).parent / "sam"
 
@@ -70,10 +68,10 @@ def test_make_consumer_adds_a_filtered_consumer_that_lints_and_runs(
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    headers = pps_headers("orders/placed", "w-1", "2024-01-01T00:00:00Z")
-    assert module.lambda_handler(sns_event("T", headers, '{"orderId":"1"}', "m-1"), lambda_context()) == {}
+    headers = pps_headers(topic="orders/placed", webhook_id="w-1", triggered_at="2024-01-01T00:00:00Z")
+    assert module.lambda_handler(topic_event("T", headers, '{"orderId":"1"}', "m-1"), LambdaContext()) == {}
     with pytest.raises(ValueError, match="JSON"):
-        module.lambda_handler(sns_event("T", headers, "not json", "m-2"), lambda_context())
+        module.lambda_handler(topic_event("T", headers, "not json", "m-2"), LambdaContext())
 
 
 @pytest.mark.parametrize(
@@ -102,7 +100,7 @@ def test_the_generated_filter_policy_delivers_only_matching_sub_topics(
     )
 
     for sub_topic in ("product:adv/adv-120", "product:cdv/cdv-120", "product:adv/adv-300"):
-        assert sandbox.invoke(api_event("http", webhook_headers(token(), sub_topic=sub_topic))).status == 200
+        assert sandbox.invoke(api_event("http", pps_headers(token(), sub_topic=sub_topic))).status == 200
 
     received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     sub_topics = sorted(json.loads(m["Body"])["MessageAttributes"]["X-Pps-Sub-Topic"]["Value"] for m in received)

@@ -15,9 +15,9 @@ import pytest
 
 from pps_webhooks.deliveries import PayloadStore, read_delivery
 from tests.support.aws_proxy import AwsProxy
-from tests.support.events import FORMATS, ORDER_BODY, Format, api_event, pps_headers
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
+from tools.devkit.events import FORMATS, ORDER_BODY, Format, api_event, pps_headers
 
 
 def repeated(fmt: Format, event: dict[str, Any], name: str, values: list[str]) -> dict[str, Any]:

@@ -9,9 +9,9 @@ import pytest
 
 from tests.integration.test_receive import emitted_metrics
 from tests.support.aws_proxy import AwsProxy
-from tests.support.events import api_event, pps_headers
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
+from tools.devkit.events import api_event, pps_headers
 
 SNS_LIMIT = 262_144
 POINTER_CLASS = "software.amazon.payloadoffloading.PayloadS3Pointer"

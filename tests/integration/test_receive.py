@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from tests.support.aws_proxy import AwsProxy
-from tests.support.events import FORMATS, ORDER_BODY, Format, api_event, pps_headers
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
+from tools.devkit.events import FORMATS, ORDER_BODY, Format, api_event, pps_headers
 
 PPS_ATTRIBUTES = ("X-Pps-Topic", "X-Pps-Sub-Topic", "X-Pps-Tenant-Id", "X-Pps-Webhook-Id", "X-Pps-Triggered-At")
 

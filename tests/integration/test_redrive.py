@@ -21,7 +21,7 @@ from pps_webhooks.offload import pointer_message
 from tests.support.aws_proxy import AwsProxy
 from tests.support.stack import Deployment
 from tools.devkit.emulator import REGION
-from tools.scaffold.sample_events import pps_headers, sns_event
+from tools.devkit.events import pps_headers, topic_event
 
 QUEUE, DLQ = "OrdersPlacedQueue", "OrdersPlacedDeadLetterQueue"
 
@@ -32,7 +32,7 @@ def operator_sqs(endpoint: str) -> Any:
 
 
 def attributes(webhook_id: str) -> dict[str, dict[str, str]]:
-    values = pps_headers("orders/placed", webhook_id, "2024-01-1T10:00:00.7777748Z")
+    values = pps_headers(topic="orders/placed", webhook_id=webhook_id, triggered_at="2024-01-1T10:00:00.7777748Z")
     typed = {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
     return {**typed, "ExtendedPayloadSize": {"DataType": "Number", "StringValue": "300000"}}
 
@@ -168,7 +168,12 @@ def test_a_functions_failed_invocations_are_invoked_again_and_deleted_only_once_
     dlq = sqs.create_queue(QueueName="InvoiceSyncDeadLetterQueue")["QueueUrl"]
     events = [
         json.dumps(
-            sns_event("OrdersPlacedTopic", pps_headers("orders/placed", f"W-{n}", ""), '{"orderId":"A"}', f"M-{n}")
+            topic_event(
+                "OrdersPlacedTopic",
+                pps_headers(topic="orders/placed", webhook_id=f"W-{n}", triggered_at=""),
+                '{"orderId":"A"}',
+                f"M-{n}",
+            )
         )
         for n in range(3)
     ]
@@ -204,7 +209,7 @@ def parked_by_sns(stack: Deployment, queue_url: str, webhook_id: str) -> str:
     """What SNS parks under a subscription's RedrivePolicy when it cannot deliver: the message it would have
     delivered, with its attributes, and no source queue of its own."""
     body = json.dumps({"orderId": webhook_id})
-    headers = pps_headers("orders/placed", webhook_id, "2024-01-1T10:00:00.7777748Z")
+    headers = pps_headers(topic="orders/placed", webhook_id=webhook_id, triggered_at="2024-01-1T10:00:00.7777748Z")
     typed = {name: {"DataType": "String", "StringValue": value} for name, value in headers.items()}
     stack.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=typed)
     return body

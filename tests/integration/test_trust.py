@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pytest
 
 from pps_webhooks.settings import SettingsError
-from tests.support.events import FORMATS, Format, api_event, pps_headers
 from tests.support.jwks_server import JwksServer
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tests.support.tokens import DROP
+from tools.devkit.events import FORMATS, Format, api_event, pps_headers
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -10,8 +10,8 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
-from tests.support.lambda_context import lambda_context
 from tests.support.receiver import Sandbox
+from tools.devkit.lambda_context import LambdaContext
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -23,7 +23,7 @@ def _invoke(
     sandbox = Sandbox()  # the cold start happens before the barrier: all invoke at the same moment
     if barrier is not None:
         barrier.wait(timeout=60)
-    response = sandbox.invoke(event, lambda_context(timeout_ms=timeout_ms))
+    response = sandbox.invoke(event, LambdaContext(timeout_seconds=timeout_ms / 1000))
     results.put((response.status, response.body))
 
 

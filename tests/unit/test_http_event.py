@@ -11,8 +11,9 @@ import pytest
 
 from pps_webhooks.errors import BadRequest
 from pps_webhooks.http_event import HttpResponse, read_request
+from tools.devkit import dev_key
+from tools.devkit import samples as events
 from tools.devkit.paths import EVENTS
-from tools.scaffold import sample_events as events
 
 SAMPLES = {"http": "http-api-orders-placed.json", "rest": "rest-api-orders-placed.json"}
 REQUEST_IDS = {"http": "Rx6sLjQ5IAMEVxA=", "rest": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}
@@ -33,7 +34,7 @@ def test_a_sample_event_is_read_as_api_gateway_sent_it(fmt: str) -> None:
     assert request.header("X-Pps-Tenant-Id") == "OU1243"
     assert request.header("X-Pps-Webhook-Id") == WEBHOOK_IDS[fmt]
     assert request.header("X-Pps-Triggered-At") == "2024-01-1T10:00:00.7777748Z"
-    assert request.header("Authorization") == f"Bearer {events.sample_token()}"
+    assert request.header("Authorization") == f"Bearer {dev_key.sample_token()}"
     assert request.body() == BODIES[fmt].encode()
     assert request.base64_encoded is False
     assert request.request_id == REQUEST_IDS[fmt]

@@ -8,8 +8,6 @@ import sys
 
 import pytest
 
-from tools.devkit.paths import ROOT
-
 PROBE = (
     "import sys, pps_webhooks.observability as o;"
     "print(type(o.tracer.provider).__name__, 'aws_xray_sdk.core' in sys.modules, o.tracer.disabled)"
@@ -20,7 +18,7 @@ def probe(**env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if k not in ("POWERTOOLS_TRACE_DISABLED", "LAMBDA_TASK_ROOT")}
     completed = subprocess.run(
         [sys.executable, "-c", PROBE],
-        env={**clean, "PYTHONPATH": str(ROOT / "layers" / "common"), **env},
+        env={**clean, **env},
         capture_output=True,
         text=True,
         timeout=60,

@@ -37,12 +37,12 @@ import docker.errors
 from moto.server import ThreadedMotoServer
 
 from tools.build import lambda_image
+from tools.devkit import samples as events
 from tools.devkit import stack
 from tools.devkit.emulator import CREDENTIALS, REGION, can_bind, free_port, moto_server, use_emulator
 from tools.devkit.paths import EVENTS, ROOT
 from tools.devkit.sample_outcomes import NotAsDocumented, SampleOutcomes
 from tools.devkit.template import declared_environment, load_template, resources_of_type
-from tools.scaffold import sample_events as events
 
 BUILD_DIR = Path(".aws-sam") / "local-invoke"
 ENV_FILE = Path(".aws-sam") / "local-invoke.env.json"

@@ -57,3 +57,8 @@ def token(
         "exp": expires_at if expires_at is not None else now + lifetime,
     }
     return jwt.encode(claims, private_key(), algorithm="RS256", headers={"kid": KID})
+
+
+def sample_token() -> str:
+    """The token of the sample events: issued 2024-01-01, valid until 2100, so the samples never rot."""
+    return token(issued_at=SAMPLE_ISSUED_AT, expires_at=SAMPLE_EXPIRY)

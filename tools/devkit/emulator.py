@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from typing import TYPE_CHECKING
 
-from moto.server import ThreadedMotoServer
+if TYPE_CHECKING:  # moto is imported only to start it: the Lambda-like context and the constants stay light
+    from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -34,6 +36,8 @@ def can_bind(address: str, port: int = 0) -> bool:
 
 def moto_server(address: str = "127.0.0.1", port: int = 0) -> ThreadedMotoServer:
     """moto's server, started, quiet (its web server would log every AWS call)."""
+    from moto.server import ThreadedMotoServer
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=address, port=port, verbose=False)
     server.start()

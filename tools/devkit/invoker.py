@@ -7,47 +7,25 @@ Powertools' logger, so invocations take turns: as if each function had a single 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider import cold_start
 
-from tools.devkit.emulator import ACCOUNT, REGION, STACK_NAME
-from tools.devkit.paths import ROOT
+from tools.devkit.emulator import STACK_NAME
+from tools.devkit.handlers import code_of, import_handler
+from tools.devkit.lambda_context import LambdaContext
 from tools.devkit.stack import Deployment, FunctionSpec
 from tools.devkit.template import load_template
 
 _turns = threading.Lock()
-
-
-@dataclass
-class LambdaContext:
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_seconds: float
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    _deadline: float = field(init=False, default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass(frozen=True)
@@ -115,50 +93,17 @@ def load(deployment: Deployment, spec: FunctionSpec, environment: Mapping[str, s
     os.environ.update(environment)
     if is_metrics_disabled():
         cold_start.is_cold_start = False  # Powertools prints the ColdStart metric even when metrics are disabled
-    module_name, handler_name = spec.handler.rsplit(".", 1)
-    for directory in [*_layer_dirs(spec.logical_id), spec.code_dir]:
-        if str(directory) not in sys.path:
-            sys.path.insert(0, str(directory))
-    import_name = f"{spec.logical_id}_{module_name.replace('.', '_')}"
-    module_spec = importlib.util.spec_from_file_location(
-        import_name, spec.code_dir / (module_name.replace(".", "/") + ".py")
-    )
-    if module_spec is None or module_spec.loader is None:
-        raise ImportError(f"{spec.logical_id}: no module {module_name} in {spec.code_dir}")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[import_name] = module
-    imported_before = set(sys.modules)
-    module_spec.loader.exec_module(module)
-    # Its own modules (a `logic.py`, say) stay private to it, as in its own sandbox: another function's code
-    # directory may hold a module of the same name.
-    for name in set(sys.modules) - imported_before:
-        if Path(getattr(sys.modules[name], "__file__", None) or "/").is_relative_to(spec.code_dir):
-            del sys.modules[name]
+    _, handler = import_handler(code_of(load_template(), spec.logical_id))
     service = logging.getLogger(environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
     if _problems not in service.handlers:
         service.addHandler(_problems)
     return Function(
         spec,
-        getattr(module, handler_name),
+        handler,
         dict(environment),
         timeout_seconds=int(_setting(deployment, spec.logical_id, "Timeout", 3)),
         memory_mb=int(_setting(deployment, spec.logical_id, "MemorySize", 128)),
     )
-
-
-def _layer_dirs(function: str) -> list[Path]:
-    """Where Lambda would find the function's layers of this template (Globals' first, as SAM adds them)."""
-    template = load_template()
-    resources = template["Resources"]
-    layers = [
-        *template.get("Globals", {}).get("Function", {}).get("Layers", []),
-        *resources[function]["Properties"].get("Layers", []),
-    ]
-    return [
-        ROOT / resources[layer["Ref"]]["Properties"]["ContentUri"]
-        for layer in layers
-        if isinstance(layer, dict) and layer.get("Ref") in resources
-    ]
 
 
 def _setting(deployment: Deployment, function: str, name: str, default: int) -> Any:

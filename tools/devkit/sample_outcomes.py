@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from tools.devkit.paths import EVENTS
+from tools.devkit.samples import PLACED_ID, UPDATED_ID, Sample
 from tools.devkit.stack import Deployment, subscribe
 from tools.examples.orders import read_orders
-from tools.scaffold.sample_events import PLACED_ID, UPDATED_ID, Sample
 
 ORDER = ("OU1243", "ORD-1001")
 

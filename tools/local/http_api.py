@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tools.devkit import dev_key
-from tools.devkit.events import http_api_event
+from tools.devkit.events import request_event
 from tools.devkit.invoker import Function, Invocation
 from tools.local.console import IN, OUT, shown
 
@@ -111,7 +111,7 @@ class HttpApi:
                     self._refuse(413, "Request Entity Too Large")
                     return
                 body = self.rfile.read(length) if length else b""
-                event = http_api_event(
+                event = request_event(
                     method=self.command,
                     path=url.path,
                     query=url.query,

@@ -4,16 +4,12 @@ An embedded moto server holds every resource of the template (tools.devkit.stack
 in this process: POST /webhooks invokes the receiver with the event API Gateway would send, and each
 consumer gets its SQS (or SNS) deliveries as Lambda would hand them over.
 
-Environment (all optional):
-  PORT            where webhooks are served on 127.0.0.1 (3000)
-  LOCAL_AWS_PORT  where the embedded moto listens on 127.0.0.1 (4566)
-  LOG_LEVEL       level of the functions' own (Powertools, JSON) logs on the console (WARNING)
-  PPS_ISSUER, PPS_AUDIENCE, PPS_JWKS_URI, PPS_ALLOWED_TENANTS
-                  whom the receiver trusts (default: the development key, tools.devkit.dev_key)
+Every setting is optional: a make variable (read from the environment) or an option (`pps-run --help`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -21,6 +17,8 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import click
 
 from tools.devkit import dev_key, invoker, stack
 from tools.devkit.emulator import can_bind, moto_server, use_emulator
@@ -30,7 +28,6 @@ from tools.local.banner import banner
 from tools.local.console import console
 from tools.local.http_api import JWKS_PATH, HttpApi, routes
 
-TRUST = ("PPS_ISSUER", "PPS_AUDIENCE", "PPS_JWKS_URI", "PPS_ALLOWED_TENANTS")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -41,15 +38,6 @@ class Settings:
     log_level: str
     trust_overrides: dict[str, str]
     """The receiver's PPS_* settings given in the environment: they win over the development key."""
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        return cls(
-            port=int(env.get("PORT") or 3000),
-            aws_port=int(env.get("LOCAL_AWS_PORT") or 4566),
-            log_level=(env.get("LOG_LEVEL") or "WARNING").upper(),
-            trust_overrides={name: env[name] for name in TRUST if env.get(name)},
-        )
 
     def trust(self, jwks_url: str) -> dict[str, str]:
         trusted = {"PPS_ISSUER": dev_key.ISSUER, "PPS_AUDIENCE": dev_key.AUDIENCE, "PPS_JWKS_URI": jwks_url}
@@ -62,16 +50,42 @@ class ColdStartFailed(Exception):
     pass
 
 
-def main() -> int:
+option = functools.partial(click.option, show_envvar=True, show_default=True)
+PORT = click.IntRange(1, 65535)
+
+
+@click.command(help=__doc__)
+@option("--port", envvar="PORT", type=PORT, default=3000, help="Where webhooks are served on 127.0.0.1.")
+@option("--aws-port", envvar="LOCAL_AWS_PORT", type=PORT, default=4566, help="Where moto listens on 127.0.0.1.")
+@option(
+    "--log-level",
+    envvar="LOG_LEVEL",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    default="WARNING",
+    help="Level of the functions' own (Powertools, JSON) logs on the console.",
+)
+@option("--issuer", envvar="PPS_ISSUER", help="The issuer (iss) the receiver trusts.  [default: the development key's]")
+@option(
+    "--audience", envvar="PPS_AUDIENCE", help="The audience (aud) tokens must name.  [default: the development key's]"
+)
+@option(
+    "--jwks-uri",
+    envvar="PPS_JWKS_URI",
+    help="Where the issuer's keys are.  [default: under --issuer when given, else the local run's own JWKS]",
+)
+@option("--allowed-tenants", envvar="PPS_ALLOWED_TENANTS", help="X-Pps-Tenant-Id values accepted, comma-separated.")
+def main(port: int, aws_port: int, log_level: str, **trust: str | None) -> None:
+    names = {"issuer": "PPS_ISSUER", "audience": "PPS_AUDIENCE", "jwks_uri": "PPS_JWKS_URI"}
+    names["allowed_tenants"] = "PPS_ALLOWED_TENANTS"
+    settings = Settings(port, aws_port, log_level.upper(), {names[k]: v for k, v in trust.items() if v})
+    sys.exit(run(settings))
+
+
+def run(settings: Settings) -> int:
     stop = threading.Event()
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda signum, frame: stop.set())
     say = console()
-    try:
-        settings = Settings.from_env(os.environ)
-    except ValueError:
-        say.error("PORT and LOCAL_AWS_PORT must be port numbers")
-        return 2
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every AWS call
 
     try:
@@ -143,7 +157,3 @@ def _order_lines(deployment: stack.Deployment, functions: list[invoker.Function]
         return {}
     describe = describe_delivery(deployment.client("dynamodb"), table)
     return {function.name: describe for function in functions if table in function.environment.values()}
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,32 +1,27 @@
 """`make send`: POST a webhook, signed with the development key, to the local run (`make run`).
 
-Every setting is optional (make variables, read from the environment):
-  TOPIC         X-Pps-Topic                      orders/placed
-  BODY          JSON text, or @path/to/file       a sample order with a fresh orderId
-  REPEAT        send it N times, same webhook id  1 (the 2nd and later answer "duplicate")
-  WEBHOOK_ID    X-Pps-Webhook-Id                 a fresh UUID
-  SUB_TOPIC     X-Pps-Sub-Topic (empty: none)    product:adv/adv-120
-  TENANT        X-Pps-Tenant-Id                  OU1243
-  TRIGGERED_AT  X-Pps-Triggered-At               now, as PPS writes it (7 fractional digits, UTC)
-  URL           where to POST                    http://127.0.0.1:3000/webhooks
+Every setting is optional: a make variable (read from the environment) or an option (`pps-send --help`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
-import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import click
+
 from tools.devkit import dev_key
+from tools.devkit.events import pps_headers
 
 DEFAULT_URL = "http://127.0.0.1:3000/webhooks"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -42,16 +37,16 @@ class Webhook:
     body: str
 
     def headers(self, token: str) -> dict[str, str]:
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "X-Pps-Topic": self.topic,
-            "X-Pps-Sub-Topic": self.sub_topic,
-            "X-Pps-Tenant-Id": self.tenant_id,
-            "X-Pps-Webhook-Id": self.webhook_id,
-            "X-Pps-Triggered-At": self.triggered_at,
-        }
-        return {name: value for name, value in headers.items() if value}
+        """What PPS sends: an empty sub-topic is left out."""
+        webhook = pps_headers(
+            token,
+            topic=self.topic,
+            tenant_id=self.tenant_id,
+            webhook_id=self.webhook_id,
+            sub_topic=self.sub_topic or None,
+            triggered_at=self.triggered_at,
+        )
+        return {"Content-Type": "application/json", **webhook}
 
 
 def pps_timestamp(epoch_ns: int | None = None) -> str:
@@ -64,21 +59,6 @@ def sample_body(topic: str = "orders/placed") -> str:
     status = "shipped" if topic == "orders/updated" else "placed"
     order = {"orderId": f"ORD-{secrets.token_hex(3).upper()}", "status": status, "product": "adv-120", "quantity": 2}
     return json.dumps({**order, "currency": "USD"}, separators=(",", ":"))
-
-
-def webhook_from(env: Mapping[str, str]) -> Webhook:
-    topic = env.get("TOPIC") or "orders/placed"
-    body = env.get("BODY") or sample_body(topic)
-    if body.startswith("@"):
-        body = Path(body[1:]).read_text()
-    return Webhook(
-        topic=topic,
-        tenant_id=env.get("TENANT") or "OU1243",
-        webhook_id=env.get("WEBHOOK_ID") or str(uuid.uuid4()),
-        sub_topic=env.get("SUB_TOPIC", "product:adv/adv-120"),
-        triggered_at=env.get("TRIGGERED_AT") or pps_timestamp(),
-        body=body,
-    )
 
 
 def post(url: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
@@ -97,44 +77,97 @@ def post(url: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
         return error.code, error.read().decode(errors="replace")
 
 
-def main() -> int:
-    url = os.environ.get("URL") or DEFAULT_URL
-    repeat = os.environ.get("REPEAT") or "1"
-    if not repeat.isdigit() or int(repeat) < 1:
-        print(f"make send: REPEAT must be a whole number >= 1, not {repeat!r}", file=sys.stderr)  # noqa: T201
-        return 2
+class _EnvOption(click.Option):
+    """An option whose variable, when set but empty, means empty (click would take its default): `SUB_TOPIC=`."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        if isinstance(self.envvar, str) and self.envvar in os.environ:
+            return os.environ[self.envvar]
+        return super().resolve_envvar_value(ctx)
+
+
+def _sample_if_empty(ctx: click.Context, _: click.Parameter, body: str | None) -> str:
+    if body and body.startswith("@"):
+        try:
+            with open(body[1:], encoding="utf-8") as file:
+                return file.read()
+        except OSError as error:
+            raise click.BadParameter(f"cannot read {body[1:]}: {error.strerror}") from error
+    return body or sample_body(ctx.params.get("topic") or "orders/placed")
+
+
+def _http_url(_: click.Context, __: click.Parameter, url: str) -> str:
     if urlsplit(url).scheme not in ("http", "https"):
-        print(f"make send: URL must be http(s)://..., not {url!r}", file=sys.stderr)  # noqa: T201
-        return 2
-    try:
-        webhook = webhook_from(os.environ)
-    except OSError as error:
-        print(f"make send: cannot read BODY from {error.filename}: {error.strerror}", file=sys.stderr)  # noqa: T201
-        return 2
-    print(f"POST {url}")  # noqa: T201 - a command-line tool's output
-    print(f"  {webhook.topic}  webhook {webhook.webhook_id}  tenant {webhook.tenant_id}  {_about(webhook.body)}")  # noqa: T201
+        raise click.BadParameter(f"must be http(s)://..., not {url!r}")
+    return url
+
+
+option = functools.partial(click.option, show_envvar=True)
+
+
+@click.command(help=__doc__, context_settings={"show_default": True})
+@option("--topic", envvar="TOPIC", default="orders/placed", help="X-Pps-Topic.", is_eager=True)
+@option(
+    "--body",
+    envvar="BODY",
+    callback=_sample_if_empty,
+    help="JSON text, or @path/to/file.  [default: a sample order with a fresh orderId]",
+)
+@option(
+    "--repeat",
+    envvar="REPEAT",
+    default=1,
+    type=click.IntRange(min=1),
+    help='Send it N times, same webhook id (the 2nd and later answer "duplicate").',
+)
+@option("--webhook-id", envvar="WEBHOOK_ID", help="X-Pps-Webhook-Id.  [default: a fresh UUID]")
+@option(
+    "--sub-topic",
+    envvar="SUB_TOPIC",
+    cls=_EnvOption,
+    default="product:adv/adv-120",
+    help="X-Pps-Sub-Topic (empty: none).",
+)
+@option("--tenant", envvar="TENANT", default="OU1243", help="X-Pps-Tenant-Id.")
+@option(
+    "--triggered-at",
+    envvar="TRIGGERED_AT",
+    help="X-Pps-Triggered-At.  [default: now, as PPS writes it: 7 fractional digits, UTC]",
+)
+@option("--url", envvar="URL", default=DEFAULT_URL, callback=_http_url, help="Where to POST.")
+@click.pass_context
+def main(ctx: click.Context, /, **options: Any) -> None:
+    webhook = Webhook(
+        topic=options["topic"],
+        tenant_id=options["tenant"],
+        webhook_id=options["webhook_id"] or str(uuid.uuid4()),
+        sub_topic=options["sub_topic"],
+        triggered_at=options["triggered_at"] or pps_timestamp(),
+        body=options["body"],
+    )
+    url, repeat = options["url"], options["repeat"]
+    click.echo(f"POST {url}")
+    click.echo(f"  {webhook.topic}  webhook {webhook.webhook_id}  tenant {webhook.tenant_id}  {_about(webhook.body)}")
     headers = webhook.headers(dev_key.token())
     statuses = []
-    for attempt in range(1, int(repeat) + 1):
+    for attempt in range(1, repeat + 1):
         try:
             status, answer = post(url, headers, webhook.body.encode())
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
-            print(f"Nothing answers at {url} ({reason}).", file=sys.stderr)  # noqa: T201
-            print("Start the local run first, in another terminal: make run", file=sys.stderr)  # noqa: T201
-            return 1
-        prefix = f"[{attempt}/{repeat}] " if int(repeat) > 1 else ""
-        print(f"{prefix}{status} {answer}")  # noqa: T201
+            click.echo(f"Nothing answers at {url} ({reason}).", err=True)
+            click.echo("Start the local run first, in another terminal: make run", err=True)
+            ctx.exit(1)
+        click.echo(f"{f'[{attempt}/{repeat}] ' if repeat > 1 else ''}{status} {answer}")
         statuses.append(status)
     if 403 in statuses:
-        print(  # noqa: T201
+        click.echo(
             "403: the local run trusts the development key, unless it was started with PPS_ISSUER, "
             "PPS_AUDIENCE or PPS_JWKS_URI set."
         )
-    if all(200 <= status < 300 for status in statuses):
-        print("Follow the deliveries in the `make run` console; `make orders` shows OrdersTable.")  # noqa: T201
-        return 0
-    return 1
+    if not all(200 <= status < 300 for status in statuses):
+        ctx.exit(1)
+    click.echo("Follow the deliveries in the `make run` console.")
 
 
 def _about(body: str) -> str:
@@ -145,7 +178,3 @@ def _about(body: str) -> str:
         return f"{size} (not JSON: accepted, then parked in the consumer's dead-letter queue)"
     order = parsed.get("orderId") if isinstance(parsed, dict) else None
     return f"order {order}  {size}" if order else size
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pps_ops.lambda_events import sns_event
 from pps_ops.progress import Progress
 from pps_ops.replay.replay import (
     LambdaInvoker,
@@ -54,7 +55,6 @@ from pps_ops.replay.replay import (
     say,
     send_batch,
 )
-from tools.devkit.events import sns_event
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -38,8 +38,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pps_ops.lambda_events import sns_event
 from pps_ops.progress import Progress
-from tools.devkit.events import sns_event
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
