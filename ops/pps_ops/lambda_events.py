@@ -1,0 +1,35 @@
+"""The event SNS hands a subscribed Lambda function: how ops invokes a function the way SNS would have."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def sns_event(envelope: Mapping[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """What SNS passes a subscribed function, from the notification as an SQS subscriber receives it."""
+    region = subscription_arn.split(":")[3]
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": envelope["Type"],
+                    "MessageId": envelope["MessageId"],
+                    "TopicArn": envelope["TopicArn"],
+                    "Subject": envelope.get("Subject"),
+                    "Message": envelope["Message"],
+                    "Timestamp": envelope["Timestamp"],
+                    "SignatureVersion": envelope["SignatureVersion"],
+                    "Signature": envelope["Signature"],
+                    "SigningCertUrl": envelope["SigningCertURL"],
+                    "UnsubscribeUrl": (
+                        f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
+                    ),
+                    "MessageAttributes": dict(envelope.get("MessageAttributes") or {}),
+                },
+            }
+        ]
+    }
