@@ -69,10 +69,11 @@ send: install ## POST a signed webhook to `make run` (TOPIC=, BODY='{...}' or @f
 orders: install ## Show the OrdersTable of `make run`
 	@$(BIN)/pps-orders
 
+# The operator tools (ops/) read these variables as the options they stand for: `.venv/bin/pps-replay --help`.
 replay: install ## Re-deliver archived webhooks to ONE consumer: TOPIC= SINCE= [UNTIL=] TARGET=<queue URL|function> [DRY_RUN=1]
 	@$(BIN)/pps-replay
 
-redrive: install ## Move a dead-letter queue's messages back: QUEUE=<DLQ URL> [FUNCTION=<name>] [DRY_RUN=1] [MAX=N]
+redrive: install ## Move a dead-letter queue's messages back: QUEUE=<DLQ URL> [FUNCTION=|STREAM=<name>] [DRY_RUN=1] [MAX=N]
 	@$(BIN)/pps-redrive
 
 build: install ## sam build, then drop runtime-provided packages from the layer and precompile bytecode

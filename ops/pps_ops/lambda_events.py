@@ -1,4 +1,4 @@
-"""The event SNS passes a subscribed function: ops invokes a function with it when it replays or redrives to one."""
+"""The event SNS hands a subscribed Lambda function: how ops invokes a function the way SNS would have."""
 
 from __future__ import annotations
 

@@ -55,14 +55,14 @@ def recorded(run: Run, stack: Stack, proxy: AwsProxy, monkeypatch: pytest.Monkey
         proxy.reset()
 
 
-def claim_checked_body(order_id: str) -> str:
+def offloaded_body(order_id: str) -> str:
     prefix = json.dumps({"orderId": order_id, "status": "placed"})[:-1] + ', "blob": "'
     return prefix + "x" * (CLAIM_CHECKED_BYTES - len(prefix) - 2) + '"}'
 
 
 def receiver(function: str, stack: Stack, proxy: AwsProxy, signer: Signer, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Per mapped X-Pps-Topic a new webhook and a claim-checked one; a duplicate; an unmapped topic; a publish
-    that fails, so the claim is released."""
+    """Per mapped X-Pps-Topic a new webhook and a offloaded one; a duplicate; an unmapped topic; a publish
+    that fails, so the record is released."""
     run = Run(function)
     settings = environment(stack, function)
     topics = list(json.loads(settings["TOPIC_ARNS"]))
@@ -76,7 +76,7 @@ def receiver(function: str, stack: Stack, proxy: AwsProxy, signer: Signer, monke
 
         new = [deliver(f"{topic}: new", topic, ORDER_BODY) for topic in topics]
         for topic in topics:
-            deliver(f"{topic}: claim-checked", topic, claim_checked_body(f"ORD-BIG-{topic}"))
+            deliver(f"{topic}: offloaded", topic, offloaded_body(f"ORD-BIG-{topic}"))
         deliver("duplicate", topics[0], ORDER_BODY, webhook_id=new[0]["X-Pps-Webhook-Id"])
         deliver("unmapped topic", UNMAPPED_TOPIC, ORDER_BODY)
         proxy.fail("sns.Publish")
@@ -94,8 +94,8 @@ def sqs_consumer(function: str, stack: Stack, proxy: AwsProxy, monkeypatch: pyte
     queue_arn = mapping["EventSourceArn"]
     messages = receive_all(stack, queue_arn)
     run.outcomes["batch size"] = len(messages)
-    claim_checked = [m for m in messages if "ExtendedPayloadSize" in m.get("MessageAttributes", {})]
-    run.outcomes["claim-checked in batch"] = len(claim_checked)
+    offloaded = [m for m in messages if "ExtendedPayloadSize" in m.get("MessageAttributes", {})]
+    run.outcomes["offloaded in batch"] = len(offloaded)
     with recorded(run, stack, proxy, monkeypatch) as sandbox:
         run.outcomes["batch"] = sandbox.handle(sqs_event(messages, queue_arn))
     return run

@@ -68,7 +68,7 @@ SQS_POLLER = {
 }
 """An SQS event source mapping polls with the function's role (SAM's SQSPollerPolicy on the function's queue)."""
 CODE_EXTRAS = {
-    # Powertools idempotency reads a claim only when a failed conditional write returns no item.
+    # Powertools idempotency reads a record only when a failed conditional write returns no item.
     "WebhookReceiverFunction": {"dynamodb:GetItem"},
 }
 
@@ -175,7 +175,7 @@ def test_every_resource_a_function_environment_names_is_the_created_one(stack: S
                 assert created[variable] == stack.physical_ids[target], f"{function}.{variable}"
 
 
-def test_the_claims_the_receiver_writes_expire_by_the_tables_ttl_attribute(
+def test_the_records_the_receiver_writes_expire_by_the_tables_ttl_attribute(
     stack: Stack, runs: dict[str, exercise.Run]
 ) -> None:
     deserializer = TypeDeserializer()
@@ -183,12 +183,12 @@ def test_the_claims_the_receiver_writes_expire_by_the_tables_ttl_attribute(
         table = exercise.environment(stack, function)["IDEMPOTENCY_TABLE"]
         logical_id = created_of_type(stack, table, "AWS::DynamoDB::Table")
         ttl_attribute = stack.properties(logical_id)["TimeToLiveSpecification"]["AttributeName"]
-        claims = stack.client("dynamodb").scan(TableName=table)["Items"]
+        records = stack.client("dynamodb").scan(TableName=table)["Items"]
 
-        assert claims, f"{function} wrote no claim"
-        for claim in claims:
-            assert ttl_attribute in claim, f"claims carry no {ttl_attribute}: the table's TTL never expires them"
-            assert time.time() < deserializer.deserialize(claim[ttl_attribute]) < time.time() + 366 * 86_400
+        assert records, f"{function} wrote no record"
+        for record in records:
+            assert ttl_attribute in record, f"records carry no {ttl_attribute}: the table's TTL never expires them"
+            assert time.time() < deserializer.deserialize(record[ttl_attribute]) < time.time() + 366 * 86_400
 
 
 def test_each_consumer_polls_its_queue_and_parks_failures_in_its_own_dead_letter_queue(stack: Stack) -> None:
@@ -401,7 +401,7 @@ def test_webhooks_flow_from_the_receiver_through_the_topics_to_the_consumers(
         outcomes = runs[function].outcomes
         assert outcomes["batch"] == {"batchItemFailures": []}
         assert outcomes["batch size"] >= 2
-        assert outcomes["claim-checked in batch"] >= 1
+        assert outcomes["offloaded in batch"] >= 1
     for function, pps_topic in CONSUMES.items():
         table = exercise.environment(stack, function)["ORDERS_TABLE"]
         orders = {item["orderId"]["S"] for item in stack.client("dynamodb").scan(TableName=table)["Items"]}

@@ -100,7 +100,7 @@ def test_a_forged_or_broken_token_is_refused_and_nothing_is_written(
     assert response.status == 403
     assert response.raw_body == '{"message":"Forbidden"}'
     assert aws_proxy.calls == []  # no claim: an unauthenticated caller cannot pre-claim a webhook id
-    assert stack.claims() == []
+    assert stack.records() == []
     assert stack.all_published() == {topic: [] for topic in stack.capture_queues}
     if forged:
         assert forged not in json.dumps(logs())
@@ -121,7 +121,7 @@ def test_a_genuine_token_from_a_clock_ahead_is_retried_then_accepted(
     first = sandbox.invoke(api_event(fmt, webhook))
     assert first.status == 503
     assert 1 <= int(first.headers["Retry-After"]) <= 2
-    assert stack.claims() == []
+    assert stack.records() == []
 
     # And PPS's retry, once that time has come, is accepted and published once
     time.sleep(int(first.headers["Retry-After"]) + 0.5)
@@ -143,7 +143,7 @@ def test_two_authorization_values_are_refused_on_both_fronts(
     response = sandbox.invoke(event)
 
     assert response.status == 403
-    assert stack.claims() == []
+    assert stack.records() == []
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_a_request_without_a_bearer_token_is_refused(
     response = sandbox.invoke(api_event("http", headers))
 
     assert response.status == 403
-    assert stack.claims() == []
+    assert stack.records() == []
 
 
 @pytest.mark.parametrize("header", ["jku", "x5u"])
@@ -190,7 +190,7 @@ def test_a_key_url_in_the_token_is_never_fetched(
         assert evil_jwks.requests == 0
     finally:
         evil_jwks.stop()
-    assert stack.claims() == []
+    assert stack.records() == []
 
 
 def test_a_genuine_token_with_junk_key_headers_is_still_verified_against_the_jwks(
@@ -220,4 +220,4 @@ def test_an_unknown_kid_after_a_fresh_jwks_fetch_is_refused(
 
     assert response.status == 403
     assert jwks.requests == 1
-    assert stack.claims() == []
+    assert stack.records() == []

@@ -36,4 +36,4 @@ def test_concurrent_identical_deliveries_publish_exactly_once(
             retried = new_sandbox().invoke(api_event("http", {**headers, "Authorization": f"Bearer {token()}"}))
             assert retried.body["status"] == "duplicate"
     assert stack.published("OrdersPlacedTopic") == []
-    assert [claim["status"] for claim in stack.claims()] == ["COMPLETED"]
+    assert [record["status"] for record in stack.records()] == ["COMPLETED"]

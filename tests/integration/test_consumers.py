@@ -1,5 +1,5 @@
 """The example consumers against a real OrdersTable: at-least-once, out-of-order deliveries end right,
-a bad message never blocks the good ones, claim checks resolve transparently."""
+a bad message never blocks the good ones, offloads resolve transparently."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_a_bad_message_fails_alone_and_the_good_ones_in_its_batch_complete(
     assert order(stack, "A-7")["status"] == "fine"
 
 
-def test_a_claim_checked_body_is_read_from_s3_transparently(placed: Sandbox, stack: Deployment) -> None:
+def test_a_offloaded_body_is_read_from_s3_transparently(placed: Sandbox, stack: Deployment) -> None:
     body = json.dumps({"orderId": "A-8", "status": "placed", "notes": "x" * 300_000})
     key = "payloads/OU1243/big"
     stack.client("s3").put_object(Bucket=stack.refs["PayloadBucket"], Key=key, Body=body.encode())

@@ -24,7 +24,7 @@ def retry(sandbox: Sandbox, headers: dict[str, str], token: Callable[..., str]) 
 
 
 @pytest.mark.parametrize("mode", ["error", "drop"])
-def test_a_failed_claim_write_is_a_5xx_and_publishes_nothing(
+def test_a_failed_record_write_is_a_5xx_and_publishes_nothing(
     mode: Mode, sandbox: Sandbox, stack: Deployment, token: Callable[..., str], aws_proxy: AwsProxy
 ) -> None:
     headers = pps_headers(token())
@@ -41,7 +41,7 @@ def test_a_failed_claim_write_is_a_5xx_and_publishes_nothing(
 
 
 @pytest.mark.parametrize("mode", ["error", "drop"])
-def test_a_failed_publish_releases_the_claim_so_the_retry_publishes(
+def test_a_failed_publish_releases_the_record_so_the_retry_publishes(
     mode: Mode,
     sandbox: Sandbox,
     stack: Deployment,
@@ -56,14 +56,14 @@ def test_a_failed_publish_releases_the_claim_so_the_retry_publishes(
 
     assert response.status == 500
     assert emitted_metrics(capsys)["DeliveryFailed"] == {"Reason": "publish-failed"}
-    assert stack.claims() == []  # released
+    assert stack.records() == []  # released
     assert stack.published("OrdersPlacedTopic") == []
     aws_proxy.heal()
     assert retry(sandbox, headers, token).status == 200
     assert len(stack.published("OrdersPlacedTopic")) == 1
 
 
-def test_when_neither_publish_nor_release_works_the_claim_expires_with_the_invocation(
+def test_when_neither_publish_nor_release_works_the_record_expires_with_the_invocation(
     sandbox: Sandbox, stack: Deployment, token: Callable[..., str], aws_proxy: AwsProxy
 ) -> None:
     headers = pps_headers(token())
@@ -74,7 +74,7 @@ def test_when_neither_publish_nor_release_works_the_claim_expires_with_the_invoc
     assert sandbox.invoke(api_event("http", headers), LambdaContext(timeout_seconds=5)).status == 500
     aws_proxy.heal()
 
-    # The stuck claim holds the id while its invocation could still be running ...
+    # The stuck record holds the id while its invocation could still be running ...
     assert time.monotonic() - started < 4.5
     assert retry(sandbox, headers, token).status == 503
     # ... and not a moment longer than that invocation's timeout
@@ -83,7 +83,7 @@ def test_when_neither_publish_nor_release_works_the_claim_expires_with_the_invoc
     assert len(stack.published("OrdersPlacedTopic")) == 1
 
 
-def test_a_claim_that_cannot_be_marked_completed_still_answers_200_once_published(
+def test_a_record_that_cannot_be_marked_completed_still_answers_200_once_published(
     sandbox: Sandbox,
     stack: Deployment,
     token: Callable[..., str],
@@ -135,14 +135,14 @@ def test_a_sandbox_that_dies_mid_delivery_blocks_the_id_only_until_its_timeout(
     while aws_proxy.count("sns.Publish") == 0:
         assert time.monotonic() < deadline, "the doomed sandbox never reached its publish"
         time.sleep(0.01)
-    claimed_at = time.monotonic()
-    doomed.kill()  # the sandbox crashes after claiming, before publishing
+    recorded_at = time.monotonic()
+    doomed.kill()  # the sandbox crashes after recording the id, before publishing
     doomed.join()
     aws_proxy.heal()
     survivor = new_sandbox()
 
     assert retry(survivor, headers, token).status == 503
-    time.sleep(max(0.0, 3.1 - (time.monotonic() - claimed_at)))
+    time.sleep(max(0.0, 3.1 - (time.monotonic() - recorded_at)))
     assert retry(survivor, headers, token).status == 200
     assert len(stack.published("OrdersPlacedTopic")) == 1
 

@@ -78,7 +78,7 @@ def test_a_flood_of_unknown_kids_cannot_flood_the_jwks_endpoint(
     assert statuses[0] == 403
     assert set(statuses[1:]) == {503}
     assert jwks.requests == 2
-    assert len(stack.claims()) == 1  # only the genuine webhook
+    assert len(stack.records()) == 1  # only the genuine webhook
 
 
 def test_a_freshly_rotated_key_is_retried_not_refused(
@@ -131,7 +131,7 @@ def test_a_cold_sandbox_answers_503_while_the_jwks_is_unavailable_then_recovers(
     webhook = pps_headers(token())
 
     assert sandbox.invoke(api_event("http", webhook)).status == 503
-    assert stack.claims() == []
+    assert stack.records() == []
     assert "JwksFetchFailed" in emitted_metrics(capsys)
 
     # A failed fetch is not retried before the cooldown: an outage does not hammer the endpoint
@@ -233,7 +233,7 @@ def test_whatever_the_jwks_endpoint_does_the_fetch_fails_safe(
     assert response.status == 503
     assert time.monotonic() - started < 2
     assert "JwksFetchFailed" in emitted_metrics(capsys)
-    assert len(stack.claims()) == 1  # the warm sandbox's webhook only
+    assert len(stack.records()) == 1  # the warm sandbox's webhook only
     assert endpoint.connections == 2  # one each (a redirect is not followed)
     # And the endpoint is not asked again before the cooldown
     assert send(cold, token()).status == 503

@@ -32,7 +32,7 @@ def repeated(fmt: Format, event: dict[str, Any], name: str, values: list[str]) -
 
 
 def nothing_written(stack: Deployment) -> bool:
-    return stack.claims() == [] and stack.all_published() == {topic: [] for topic in stack.capture_queues}
+    return stack.records() == [] and stack.all_published() == {topic: [] for topic in stack.capture_queues}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -82,7 +82,7 @@ def test_a_body_string_that_cannot_be_encoded_is_a_400(
 def test_an_id_given_twice_is_a_400_on_both_fronts(
     fmt: Format, name: str, sandbox: Sandbox, stack: Deployment, token: Callable[..., str]
 ) -> None:
-    """Otherwise the REST front would claim the last value and the HTTP front "first,last": two claim keys."""
+    """Otherwise the REST front would take the last value and the HTTP front "first,last": two record keys."""
     headers = pps_headers(token())
     event = repeated(fmt, api_event(fmt, headers), name, ["first", headers[name]])
 
@@ -108,7 +108,7 @@ def test_an_optional_header_given_twice_is_delivered_the_same_from_both_fronts(
 
 
 @pytest.mark.parametrize("character", ["é", "%", "😀", "/"], ids=["accent", "percent", "emoji", "slash"])
-def test_the_longest_ids_give_a_valid_s3_key_and_a_readable_claim_checked_body(
+def test_the_longest_ids_give_a_valid_s3_key_and_a_readable_offloaded_body(
     character: str, sandbox: Sandbox, stack: Deployment, token: Callable[..., str], aws_proxy: AwsProxy
 ) -> None:
     # Given ids at the 512-byte bound, whose percent-encoding would triple them, and a body too large for SNS

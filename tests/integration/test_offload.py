@@ -1,4 +1,4 @@
-"""Bodies too large for SNS go by claim check, in the AWS payload-offloading format."""
+"""Bodies too large for SNS go by offload, in the AWS payload-offloading format."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_a_failed_upload_publishes_nothing_and_the_retry_succeeds(
 
     assert sandbox.invoke(api_event("http", headers, body)).status == 500
     assert stack.published("OrdersPlacedTopic") == []
-    assert stack.claims() == []
+    assert stack.records() == []
 
     aws_proxy.heal()
     assert sandbox.invoke(api_event("http", {**headers, "Authorization": f"Bearer {token()}"}, body)).status == 200

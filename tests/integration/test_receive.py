@@ -35,11 +35,11 @@ def test_a_verified_webhook_is_published_once_to_its_topic(
     assert message.message == ORDER_BODY
     assert message.attributes == {name: headers[name] for name in PPS_ATTRIBUTES}
     assert set(message.attribute_types.values()) == {"String"}
-    # And the claim is recorded as completed, with a TTL, in three AWS calls
-    (claim,) = stack.claims()
-    assert claim["status"] == "COMPLETED"
-    assert claim["expiration"] > 0
-    record = json.loads(claim["data"])
+    # And the record is marked completed, with a TTL, in three AWS calls
+    (record,) = stack.records()
+    assert record["status"] == "COMPLETED"
+    assert record["expiration"] > 0
+    record = json.loads(record["data"])
     assert record["webhook_id"] == headers["X-Pps-Webhook-Id"]
     assert record["tenant_id"] == "OU1243"
     assert aws_proxy.calls == ["dynamodb.PutItem", "sns.Publish", "dynamodb.UpdateItem"]
@@ -158,7 +158,7 @@ def test_a_missing_required_header_is_a_400_naming_it(
 
     assert response.status == 400
     assert problem in response.body["problems"]
-    assert stack.claims() == []
+    assert stack.records() == []
     assert stack.all_published() == {topic: [] for topic in stack.capture_queues}
 
 
@@ -170,7 +170,7 @@ def test_an_empty_body_is_a_400(
 
     assert response.status == 400
     assert "missing body" in response.body["problems"]
-    assert stack.claims() == []
+    assert stack.records() == []
 
 
 def test_every_problem_is_named_at_once(sandbox: Sandbox, token: Callable[..., str]) -> None:
@@ -197,7 +197,7 @@ def test_a_body_that_is_not_utf8_is_a_400(sandbox: Sandbox, stack: Deployment, t
     response = sandbox.invoke(api_event("http", pps_headers(token()), b"\xff\xfe\x00binary", base64_body=True))
 
     assert response.status == 400
-    assert stack.claims() == []
+    assert stack.records() == []
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -213,7 +213,7 @@ def test_an_unlisted_tenant_is_refused_with_403_and_nothing_is_written(
     assert refused.body == {"message": "Forbidden"}
     assert allowed.status == 200
     assert [m.attributes["X-Pps-Tenant-Id"] for m in stack.published("OrdersPlacedTopic")] == ["OU2000"]
-    assert len(stack.claims()) == 1
+    assert len(stack.records()) == 1
 
 
 def test_logs_carry_ids_but_never_the_token_headers_or_body(

@@ -10,12 +10,18 @@ import uuid
 from typing import Any
 
 import boto3
+import click
 import pytest
 from botocore.exceptions import ClientError
+from click.testing import CliRunner
 
-from pps_ops.redrive.redrive import ArchiveStream, AsyncFunction, main, redrive, start_move_task
-from pps_ops.redrive.redrive import Summary as RedriveSummary
-from pps_ops.replay.replay import UsageError, aws_config
+from pps_ops.aws import aws_config
+from pps_ops.redrive.archive_stream import ArchiveStream
+from pps_ops.redrive.cli import main
+from pps_ops.redrive.functions import AsyncFunction
+from pps_ops.redrive.move_task import start_move_task
+from pps_ops.redrive.redrive import redrive
+from pps_ops.redrive.summary import Summary as RedriveSummary
 from pps_webhooks.deliveries import PayloadStore, read_delivery
 from pps_webhooks.offload import pointer_message
 from tests.support.aws_proxy import AwsProxy
@@ -102,20 +108,32 @@ def test_a_message_whose_send_fails_stays_in_the_dead_letter_queue(stack: Deploy
     assert stack.queue_depth(QUEUE) == 0
 
 
-def test_a_dry_run_counts_and_moves_nothing(
-    stack: Deployment, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_dry_run_counts_and_moves_nothing(stack: Deployment, moto_endpoint: str) -> None:
     park(stack, 3)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
 
-    code = main({"QUEUE": stack.refs[DLQ], "DRY_RUN": "1"})
+    result = CliRunner().invoke(main, env={"AWS_ENDPOINT_URL": moto_endpoint, "QUEUE": stack.refs[DLQ], "DRY_RUN": "1"})
 
-    output = capsys.readouterr().out
-    assert code == 0
-    assert f"would move   3  (3 to {QUEUE})" in output
-    assert output.count("idempotent") == 1
+    assert result.exit_code == 0, result.output
+    assert f"would move   3  (3 to {QUEUE})" in result.output
+    assert result.output.count("idempotent") == 1
     assert stack.queue_depth(DLQ) == 3  # visible again at once: as it was
     assert stack.queue_depth(QUEUE) == 0
+
+
+@pytest.mark.parametrize(
+    ("variables", "error"),
+    [
+        ({}, "Missing option '--queue' / QUEUE"),
+        ({"QUEUE": "arn:aws:sqs:us-east-1:1:DLQ"}, "'--queue' / QUEUE: must be the dead-letter queue's URL"),
+        ({"QUEUE": "https://sqs.us-east-1.amazonaws.com/1/DLQ", "MAX": "0"}, "'--max' / MAX"),
+        ({"QUEUE": "https://sqs.us-east-1.amazonaws.com/1/DLQ", "MAX": "all"}, "'--max' / MAX"),
+    ],
+)
+def test_a_wrong_setting_is_a_usage_error_that_names_it(variables: dict[str, str], error: str) -> None:
+    result = CliRunner().invoke(main, env=variables)
+
+    assert result.exit_code == 2
+    assert error in result.output
 
 
 def test_max_bounds_how_many_move(stack: Deployment) -> None:
@@ -193,15 +211,14 @@ def test_a_functions_failed_invocations_are_invoked_again_and_deleted_only_once_
     assert still_parked(stack, dlq) == 2  # the refused event and the non-event: only accepted ones are deleted
 
 
-def test_a_dead_letter_queue_without_source_queues_needs_the_function(
-    stack: Deployment, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_dead_letter_queue_without_source_queues_needs_the_function(stack: Deployment, moto_endpoint: str) -> None:
     dlq = stack.client("sqs").create_queue(QueueName="InvoiceSyncDeadLetterQueue")["QueueUrl"]
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
 
-    assert main({"QUEUE": dlq}) == 2
-    assert "FUNCTION=" in capsys.readouterr().err
-    with pytest.raises(UsageError, match="leave FUNCTION and STREAM out"):
+    result = CliRunner().invoke(main, env={"AWS_ENDPOINT_URL": moto_endpoint, "QUEUE": dlq})
+
+    assert result.exit_code == 2
+    assert "FUNCTION=" in result.output
+    with pytest.raises(click.UsageError, match="leave FUNCTION and STREAM out"):
         redrive(stack.client("sqs"), stack.refs[DLQ], function=AsyncFunction(RecordingLambda(set()), "Nope"))
 
 
@@ -316,7 +333,7 @@ def test_what_sns_could_not_hand_to_the_archive_is_put_into_the_archive_stream(s
     assert still_parked(stack, dlq) == 0
 
 
-def test_a_re_archived_claim_checked_webhook_gets_its_body_renewed_or_stays_parked(stack: Deployment) -> None:
+def test_a_re_archived_offloaded_webhook_gets_its_body_renewed_or_stays_parked(stack: Deployment) -> None:
     """The re-archived line starts a new archive lifetime: its body must start one too, or it would expire first."""
     s3, sqs = stack.client("s3"), stack.client("sqs")
     stream = archive_stream(stack, "archive-bodies", "rearchived-bodies")
@@ -342,6 +359,6 @@ def test_a_re_archived_claim_checked_webhook_gets_its_body_renewed_or_stays_park
     summary = redrive(operator_sqs(stack.endpoint), dlq, stream=stream, progress=io.StringIO())
 
     assert (summary.found, summary.moved, summary.failed) == (2, 1, 1)
-    assert summary.reasons == {"claim-checked body NoSuchKey": 1}
+    assert summary.reasons == {"offloaded body NoSuchKey": 1}
     assert s3.head_object(Bucket=bucket, Key="payloads/OU1243/kept")["LastModified"] > written
     assert still_parked(stack, dlq) == 1  # the one whose body is gone: never archived as a pointer to nothing

@@ -16,19 +16,26 @@ from typing import Any
 
 import boto3
 import pytest
+from click.testing import CliRunner, Result
 
-from pps_ops.replay.replay import FunctionTarget, QueueTarget, Summary, Window, aws_config, main, parse_moment, replay
+from pps_ops.aws import aws_config
+from pps_ops.lambda_events import sns_event
+from pps_ops.replay.cli import main
+from pps_ops.replay.replay import replay
+from pps_ops.replay.summary import Summary
+from pps_ops.replay.targets import FunctionTarget, QueueTarget
+from pps_ops.replay.window import Window, parse_moment
 from pps_webhooks.offload import pointer_message
 from tests.support.aws_proxy import AwsProxy
 from tests.support.lifecycle import expiration_days, expire
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tools.devkit.emulator import ACCOUNT, REGION
-from tools.devkit.events import sns_event, sqs_event
+from tools.devkit.events import sqs_event
 from tools.devkit.template import load_template, resources_of_type
 
 SINCE, UNTIL = "2024-01-01", "2024-01-03"
-WINDOW = Window(parse_moment(SINCE, "SINCE"), parse_moment(UNTIL, "UNTIL"))
+WINDOW = Window(parse_moment(SINCE), parse_moment(UNTIL))
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:OrdersPlacedFunction"
 
 
@@ -94,7 +101,7 @@ def archive(stack: Deployment) -> Archive:
     stack.client("s3").put_object(Bucket=stack.refs["PayloadBucket"], Key=key, Body=big.encode())
 
     first = notification(placed, "orders/placed", "2024-01-01T10:00:01.500Z", order("R-1"))
-    claim_checked = notification(
+    offloaded = notification(
         placed,
         "orders/placed",
         "2024-01-01T12:00:00.000Z",
@@ -104,7 +111,7 @@ def archive(stack: Deployment) -> Archive:
     third = notification(placed, "orders/placed", "2024-01-02T08:00:00.000Z", order("R-3"))
     # Published a millisecond before the window ends, archived after midnight: in the next day's partition.
     last = notification(placed, "orders/placed", "2024-01-02T23:59:59.999Z", order("R-4"))
-    archive = Archive(archive_bucket(stack), [first, claim_checked, third, last])
+    archive = Archive(archive_bucket(stack), [first, offloaded, third, last])
 
     day_before = notification(placed, "orders/placed", "2023-12-31T10:00:00.000Z", order("X-day-before"))
     before = notification(placed, "orders/placed", "2023-12-31T23:59:59.900Z", order("X-before"))
@@ -114,7 +121,7 @@ def archive(stack: Deployment) -> Archive:
     other = notification(updated, "orders/updated", "2024-01-01T11:00:00.000Z", order("X-updated"))
     archive.put(stack, "orders/placed", "2023-12-31", [day_before])
     archive.put(stack, "orders/placed", "2024-01-01", [first, before])
-    archive.put(stack, "orders/placed", "2024-01-01", [claim_checked, first])  # Firehose delivered `first` twice
+    archive.put(stack, "orders/placed", "2024-01-01", [offloaded, first])  # Firehose delivered `first` twice
     archive.put(stack, "orders/placed", "2024-01-02", [third, folded], gz=False)
     archive.put(stack, "orders/placed", "2024-01-03", [last, at_until])
     archive.put(stack, "orders/placed", "2024-01-05", [later])
@@ -177,42 +184,62 @@ def test_the_in_window_webhooks_of_the_topic_reach_the_queue_as_raw_delivery_and
     assert drain(sqs, stack.refs["OrdersUpdatedQueue"]) == []
 
 
-def test_a_dry_run_reads_and_counts_but_sends_nothing(
-    stack: Deployment,
-    archive: Archive,
-    moto_endpoint: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+def make_replay(moto_endpoint: str, **variables: str) -> Result:
+    """`make replay` with these variables: the command, its settings read from the environment."""
+    return CliRunner().invoke(main, env={"AWS_ENDPOINT_URL": moto_endpoint, **variables})
 
-    code = main(
-        {
-            "TOPIC": "orders/placed",
-            "SINCE": SINCE,
-            "UNTIL": UNTIL,
-            "TARGET": stack.refs["OrdersPlacedQueue"],
-            "ARCHIVE_BUCKET": archive.bucket,
-            "DRY_RUN": "1",
-        }
+
+def test_a_dry_run_reads_and_counts_but_sends_nothing(stack: Deployment, archive: Archive, moto_endpoint: str) -> None:
+    result = make_replay(
+        moto_endpoint,
+        TOPIC="orders/placed",
+        SINCE=SINCE,
+        UNTIL=UNTIL,
+        TARGET=stack.refs["OrdersPlacedQueue"],
+        ARCHIVE_BUCKET=archive.bucket,
+        DRY_RUN="1",
     )
 
-    output = capsys.readouterr().out
-    assert code == 0
-    assert "would send       4" in output
-    assert "dry run: nothing sent" in output
-    assert output.count("idempotent") == 1
+    assert result.exit_code == 0, result.output
+    assert "would send       4" in result.output
+    assert "dry run: nothing sent" in result.output
+    assert result.output.count("idempotent") == 1
     assert stack.queue_depth("OrdersPlacedQueue") == 0
 
 
-def test_the_archive_bucket_comes_from_the_stack_output_when_not_given(
-    stack: Deployment,
-    archive: Archive,
-    moto_endpoint: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_the_same_settings_work_as_options(stack: Deployment, archive: Archive, moto_endpoint: str) -> None:
+    target, bucket = stack.refs["OrdersPlacedQueue"], archive.bucket
+    options = f"--topic orders/placed --since {SINCE} --until {UNTIL} --target {target} --archive-bucket {bucket}"
+
+    result = CliRunner().invoke(main, [*options.split(), "--dry-run"], env={"AWS_ENDPOINT_URL": moto_endpoint})
+
+    assert result.exit_code == 0, result.output
+    assert "would send       4" in result.output
+    assert stack.queue_depth("OrdersPlacedQueue") == 0
+
+
+@pytest.mark.parametrize(
+    ("variables", "error"),
+    [
+        ({"SINCE": SINCE, "TARGET": "Fn"}, "Missing option '--topic' / TOPIC"),
+        ({"TOPIC": "orders/placed", "SINCE": "last tuesday", "TARGET": "Fn"}, "'--since' / SINCE"),
+        ({"TOPIC": "orders/placed", "SINCE": UNTIL, "UNTIL": SINCE, "TARGET": "Fn"}, "must be before UNTIL"),
+        ({"TOPIC": "orders/placed", "SINCE": SINCE, "TARGET": "arn:aws:sqs:us-east-1:1:Q"}, "not its ARN"),
+        ({"TOPIC": "orders/placed", "SINCE": SINCE, "TARGET": "Fn", "DRY_RUN": "maybe"}, "'--dry-run' / DRY_RUN"),
+    ],
+)
+def test_a_wrong_setting_is_a_usage_error_that_names_it(
+    moto_endpoint: str, variables: dict[str, str], error: str
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    result = make_replay(moto_endpoint, **variables)
+
+    assert result.exit_code == 2
+    assert error in result.output
+
+
+def test_the_archive_bucket_comes_from_the_stack_output_when_not_given(
+    stack: Deployment, archive: Archive, moto_endpoint: str
+) -> None:
     stack.client("cloudformation").create_stack(
         StackName="pps-webhooks",
         TemplateBody=json.dumps(
@@ -223,10 +250,12 @@ def test_the_archive_bucket_comes_from_the_stack_output_when_not_given(
         ),
     )
 
-    code = main({"TOPIC": "orders/placed", "SINCE": SINCE, "UNTIL": UNTIL, "TARGET": stack.refs["OrdersPlacedQueue"]})
+    result = make_replay(
+        moto_endpoint, TOPIC="orders/placed", SINCE=SINCE, UNTIL=UNTIL, TARGET=stack.refs["OrdersPlacedQueue"]
+    )
 
-    assert code == 0
-    assert f"s3://{archive.bucket}/webhooks/topic=orders_placed/" in capsys.readouterr().out
+    assert result.exit_code == 0, result.output
+    assert f"s3://{archive.bucket}/webhooks/topic=orders_placed/" in result.output
     assert stack.queue_depth("OrdersPlacedQueue") == 4
 
 
@@ -286,7 +315,7 @@ def test_a_function_gets_the_exact_sns_event_and_a_function_error_counts_as_fail
     assert not summary.ok
     assert any("filter policy" in note for note in summary.notes)
     orders = {item["orderId"] for item in stack.items("OrdersTable")}
-    assert orders == {"R-1", "R-2", "R-3", "R-4"}  # R-2 read back from its claim check
+    assert orders == {"R-1", "R-2", "R-3", "R-4"}  # R-2 read back from its offload
 
 
 def test_a_queue_that_refuses_the_batches_counts_every_webhook_as_failed(
@@ -321,7 +350,7 @@ def test_a_queue_that_refuses_the_batches_counts_every_webhook_as_failed(
 def test_only_the_windows_utc_arrival_dates_are_read_and_the_day_after(
     since: str, until: str, utc_since: str, days: list[str]
 ) -> None:
-    window = Window(parse_moment(since, "SINCE"), parse_moment(until, "UNTIL"))
+    window = Window(parse_moment(since), parse_moment(until))
 
     assert window.since == datetime.fromisoformat(utc_since).replace(tzinfo=UTC)
     assert window.partition_dates() == [date.fromisoformat(day) for day in days]
@@ -338,7 +367,7 @@ def replay_to_consumer_queue(stack: Deployment, archive: Archive) -> Summary:
     )
 
 
-def test_an_archived_claim_checked_webhook_replayed_long_after_the_duplicate_window_has_its_body(
+def test_an_archived_offloaded_webhook_replayed_long_after_the_duplicate_window_has_its_body(
     stack: Deployment, archive: Archive, new_sandbox: Callable[..., Sandbox]
 ) -> None:
     # Given a month has passed: far beyond RetentionDays (7), within the archive's retention
@@ -351,7 +380,7 @@ def test_an_archived_claim_checked_webhook_replayed_long_after_the_duplicate_win
         sqs_event(received, "arn:aws:sqs:us-east-1:1:OrdersPlacedQueue")
     )
 
-    # Then the claim-checked order was read back from its body
+    # Then the offloaded order was read back from its body
     assert summary.ok
     assert result == {"batchItemFailures": []}
     (big,) = [item for item in stack.items("OrdersTable") if item["orderId"] == "R-2"]
@@ -373,7 +402,7 @@ def test_every_place_a_pointer_lives_is_outlived_by_its_body(stack: Deployment) 
     assert expiration_days("PayloadBucket", {"PayloadRetentionDays": str(minimum)}) >= 2 * queue_days
 
 
-def test_a_replay_renews_the_claim_checked_bodies_it_sends(stack: Deployment, archive: Archive) -> None:
+def test_a_replay_renews_the_offloaded_bodies_it_sends(stack: Deployment, archive: Archive) -> None:
     s3, bucket = stack.client("s3"), stack.refs["PayloadBucket"]
     (key,) = [entry["Key"] for entry in s3.list_objects_v2(Bucket=bucket)["Contents"]]
     before = s3.head_object(Bucket=bucket, Key=key)
@@ -395,5 +424,5 @@ def test_a_pointer_whose_body_is_gone_is_counted_failed_not_sent(stack: Deployme
     summary = replay_to_consumer_queue(stack, archive)
 
     assert (summary.found, summary.sent, summary.failed) == (4, 3, 1)
-    assert summary.reasons == {"claim-checked body NoSuchKey": 1}
+    assert summary.reasons == {"offloaded body NoSuchKey": 1}
     assert not summary.ok

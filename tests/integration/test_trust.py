@@ -34,7 +34,7 @@ def test_required_claims_are_checked_like_the_issuer(
     response = sandbox.invoke(api_event(fmt, pps_headers(token(claims=claims))))
 
     assert response.status == status
-    assert len(stack.claims()) == (1 if status == 200 else 0)
+    assert len(stack.records()) == (1 if status == 200 else 0)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -60,7 +60,7 @@ def test_a_tenant_bound_to_a_claim_must_be_the_tokens(
     response = sandbox.invoke(api_event(fmt, headers))
 
     assert response.status == status
-    assert len(stack.claims()) == (1 if status == 200 else 0)
+    assert len(stack.records()) == (1 if status == 200 else 0)
 
 
 def test_an_inline_jwks_is_refused_at_cold_start_in_a_deployed_function(

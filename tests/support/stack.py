@@ -64,7 +64,7 @@ class Deployment(stack.Deployment):
         items = self.client("dynamodb").scan(TableName=self.refs[table], ConsistentRead=True)["Items"]
         return [{name: deserializer.deserialize(value) for name, value in item.items()} for item in items]
 
-    def claims(self) -> list[dict[str, Any]]:
+    def records(self) -> list[dict[str, Any]]:
         """Every item in the idempotency table."""
         return self.items("IdempotencyTable")
 

@@ -54,12 +54,12 @@ def test_a_claim_check_is_needed_only_above_the_threshold(extra: int, needed: bo
 
 
 @pytest.mark.parametrize("character", ["\x00", "\x07", "\x1f", "\ufffe"])
-def test_a_small_body_sns_cannot_carry_as_text_is_claim_checked(character: str) -> None:
+def test_a_small_body_sns_cannot_carry_as_text_is_offloaded(character: str) -> None:
     assert needs_offload('{"note":"' + character + '"}', TOPIC, 1000)
 
 
 @pytest.mark.parametrize("body", ['{"a":"tab\tnew\nline\r"}', '{"café":"☕😀"}'])
-def test_a_small_body_of_legal_text_is_not_claim_checked(body: str) -> None:
+def test_a_small_body_of_legal_text_is_not_offloaded(body: str) -> None:
     assert not needs_offload(body, TOPIC, 1000)
 
 

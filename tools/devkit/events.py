@@ -80,7 +80,8 @@ def api_event(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """What API Gateway passes the receiver for PPS's POST with these headers (besides the transport's) and body."""
-    raw = body.encode() if isinstance(body, str) else body
+    # A body may hold what no client could encode (a lone surrogate): the receiver must refuse it, so keep it.
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     transport = {
         "Accept-Encoding": "gzip",
         "Content-Length": str(len(raw)) if raw is not None else None,
@@ -99,7 +100,7 @@ def api_event(
     elif base64_body:
         event["body"] = base64.b64encode(raw).decode()
     else:
-        event["body"] = raw.decode()
+        event["body"] = body if isinstance(body, str) else raw.decode()
     event["isBase64Encoded"] = base64_body
     return event
 

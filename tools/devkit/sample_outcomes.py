@@ -131,7 +131,7 @@ class SampleOutcomes:
         return found
 
     def _new_claims(self) -> int:
-        """Webhook ids claimed since the last call."""
+        """Webhook ids recorded since the last call."""
         count = self._dynamodb.scan(TableName=self._refs["IdempotencyTable"], Select="COUNT", ConsistentRead=True)
         added: int = count["Count"] - self._claims
         self._claims = count["Count"]

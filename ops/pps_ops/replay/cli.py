@@ -1,3 +1,122 @@
-from pps_ops.replay.replay import main
+"""`make replay` / `pps-replay`: the command line of a replay (`pps-replay --help`)."""
 
-__all__ = ["main"]
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import boto3
+import click
+
+from pps_ops.aws import LambdaInvoker, StackReader, aws_config, stack_output
+from pps_ops.cli import CONTEXT_SETTINGS, aws_failures, finish, option
+from pps_ops.replay.replay import replay
+from pps_ops.replay.targets import FunctionTarget, QueueTarget, Target
+from pps_ops.replay.window import Window, parse_moment
+
+DEFAULT_STACK = "pps-webhooks"
+BUCKET_OUTPUT = "ArchiveBucketName"
+
+
+class Moment(click.ParamType):
+    name = "WHEN"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_moment(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def queue_url_not_arn(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value.startswith("arn:aws:sqs:"):
+        raise click.BadParameter("give the queue's URL (https://sqs...), not its ARN", ctx, param)
+    return value
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@option("--topic", envvar="TOPIC", required=True, metavar="TOPIC", help="X-Pps-Topic to replay, e.g. orders/placed")
+@option(
+    "--since",
+    envvar="SINCE",
+    required=True,
+    type=Moment(),
+    help="Start of the window, inclusive (UTC unless it names an offset): 2024-01-01 or 2024-01-01T10:00:00Z",
+)
+@option("--until", envvar="UNTIL", type=Moment(), show_default="now", help="End of the window, exclusive (UTC)")
+@option(
+    "--target",
+    envvar="TARGET",
+    required=True,
+    metavar="URL|FUNCTION",
+    callback=queue_url_not_arn,
+    help="An SQS queue URL, or a Lambda function name or ARN: the ONE consumer to deliver to",
+)
+@option("--dry-run", envvar="DRY_RUN", is_flag=True, help="Read and count, send nothing (DRY_RUN=1)")
+@option(
+    "--archive-bucket",
+    envvar="ARCHIVE_BUCKET",
+    metavar="BUCKET",
+    show_default=f"the {BUCKET_OUTPUT} output of STACK",
+    help="The archive bucket",
+)
+@option(
+    "--stack", envvar="STACK", default=DEFAULT_STACK, show_default=True, metavar="NAME", help="The CloudFormation stack"
+)
+def main(
+    topic: str,
+    since: datetime,
+    until: datetime | None,
+    target: str,
+    dry_run: bool,
+    archive_bucket: str | None,
+    stack: str,
+) -> None:
+    """Deliver the archived webhooks of one topic in a time window again, to ONE consumer.
+
+    Never through the SNS topic: that would reach every subscriber. The archive (SNS -> Firehose -> S3) holds one
+    SNS notification per line under webhooks/topic=<X-Pps-Topic, / as _>/date=<UTC arrival date>/; only the date
+    partitions of the window are read. An SQS queue gets each webhook as raw delivery would put it there (the body,
+    the X-Pps-* attributes); a Lambda function is invoked synchronously with the exact event SNS would hand it.
+    Consumers must be idempotent (X-Pps-Tenant-Id + X-Pps-Webhook-Id): that is what makes a replay safe.
+
+    Each option can be given as the environment variable it names instead, as make passes its variables on.
+    AWS credentials, region and endpoint (AWS_ENDPOINT_URL) come from the standard SDK settings.
+
+    Exit status: 0 all sent, 1 not all (see the summary) or an AWS call failed, 2 a usage error.
+
+    \b
+    Examples:
+      make replay TOPIC=orders/placed SINCE=2024-01-01 UNTIL=2024-02-01 TARGET=<queue URL> DRY_RUN=1
+      pps-replay --topic orders/placed --since 2024-01-01 --target <function name> --dry-run
+    """
+    try:
+        window = Window(since, until or datetime.now(UTC))
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    with aws_failures():
+        destination = connect_target(target)
+        if archive_bucket is None:
+            cloudformation: StackReader = boto3.client("cloudformation", config=aws_config())
+            archive_bucket = stack_output(cloudformation, stack, BUCKET_OUTPUT)
+        if archive_bucket is None:
+            raise click.UsageError(f"stack {stack} has no {BUCKET_OUTPUT} output: set ARCHIVE_BUCKET=<bucket>")
+        summary = replay(
+            s3=boto3.client("s3", config=aws_config(read_timeout=60)),
+            bucket=archive_bucket,
+            topic=topic,
+            window=window,
+            target=destination,
+            sns=boto3.client("sns", config=aws_config()),
+            dry_run=dry_run,
+        )
+    finish(summary)
+
+
+def connect_target(text: str) -> Target:
+    if text.startswith(("https://", "http://")):
+        return QueueTarget.connect(boto3.client("sqs", config=aws_config()), text)
+    # Synchronous: the read must outlast the function's own timeout (at most 900 s).
+    lambda_client: LambdaInvoker = boto3.client("lambda", config=aws_config(read_timeout=905))
+    return FunctionTarget(lambda_client, text)

@@ -1,0 +1,48 @@
+"""What the two command lines share: each option is also the environment variable `make` passes on
+(`make replay TOPIC=...` or `pps-replay --topic ...`), and the exit codes: 0 all done, 1 not all, 2 usage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn, Protocol
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
+
+
+class EnvOption(click.Option):
+    """Names its environment variable in errors too: "Missing option '--topic' / TOPIC"."""
+
+    def get_error_hint(self, ctx: click.Context) -> str:
+        return f"{super().get_error_hint(ctx)} / {self.envvar}"
+
+
+def option(*declarations: str, envvar: str, **attributes: Any) -> Callable[[click.decorators.FC], click.decorators.FC]:
+    """A click option read from `envvar` when not given, which --help shows."""
+    return click.option(*declarations, cls=EnvOption, envvar=envvar, show_envvar=True, **attributes)
+
+
+class Summary(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+    def lines(self) -> Sequence[str]: ...
+
+
+@contextmanager
+def aws_failures() -> Iterator[None]:
+    """An AWS call that failed outright (the SDK has retried it): its error, exit code 1."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise click.ClickException(str(error)) from error
+
+
+def finish(summary: Summary) -> NoReturn:
+    """Print the summary; exit 0 when everything was done, else 1."""
+    for line in summary.lines():
+        click.echo(line)
+    raise SystemExit(0 if summary.ok else 1)

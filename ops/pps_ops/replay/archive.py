@@ -1,0 +1,135 @@
+"""Reading the archive: the SNS notifications Firehose wrote, one per line, under the window's date partitions."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
+
+from pps_ops.replay.summary import Summary
+from pps_ops.replay.window import Window, partition_of, topic_prefix
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One SNS notification, as SNS hands a non-raw subscriber (and as Firehose archived it)."""
+
+    envelope: dict[str, Any]
+    timestamp: datetime
+
+    @property
+    def message_id(self) -> str:
+        return str(self.envelope["MessageId"])
+
+    @property
+    def topic_arn(self) -> str:
+        return str(self.envelope.get("TopicArn", ""))
+
+    @property
+    def attributes(self) -> dict[str, dict[str, str]]:
+        attributes: dict[str, dict[str, str]] = self.envelope.get("MessageAttributes") or {}
+        return attributes
+
+    @property
+    def pps_topic(self) -> str | None:
+        return self.attributes.get("X-Pps-Topic", {}).get("Value")
+
+
+def read_notification(line: str) -> Notification | None:
+    """None when the line is no SNS notification."""
+    try:
+        envelope = json.loads(line)
+        timestamp = datetime.fromisoformat(envelope["Timestamp"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not _is_notification(envelope):
+        return None
+    return Notification(envelope, timestamp.replace(tzinfo=UTC) if timestamp.tzinfo is None else timestamp)
+
+
+def _is_notification(envelope: dict[str, Any]) -> bool:
+    attributes = envelope.get("MessageAttributes") or {}
+    return (
+        envelope.get("Type") == "Notification"
+        and bool(envelope.get("MessageId"))
+        and isinstance(envelope.get("Message"), str)
+        and isinstance(attributes, dict)
+        and all(isinstance(value, dict) for value in attributes.values())
+    )
+
+
+def object_lines(data: bytes) -> list[str]:
+    """The lines of an archive object, gunzipped when it is gzip (whatever its name says)."""
+    if data[:2] == GZIP_MAGIC:
+        data = gzip.decompress(data)
+    return [line for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+def window_keys(s3: S3Client, bucket: str, topic: str, window: Window) -> list[str]:
+    """The objects of the window's date partitions, in order: one listing that starts at the first
+    partition and stops after the last (dates sort as text), however many days are empty."""
+    dates = window.partition_dates()
+    prefix = topic_prefix(topic)
+    keys: list[str] = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, StartAfter=f"{prefix}date={dates[0].isoformat()}"
+    )
+    for page in pages:
+        for entry in page.get("Contents", []):
+            day = partition_of(entry["Key"])
+            if day is not None and day > dates[-1]:
+                return keys
+            if day is not None and dates[0] <= day:
+                keys.append(entry["Key"])
+    return keys
+
+
+def read_archive(
+    s3: S3Client, bucket: str, topic: str, window: Window, summary: Summary, progress: TextIO | None = None
+) -> list[Notification]:
+    """The notifications of `topic` in the window, in timestamp order, each once; the rest counted in summary."""
+    found: dict[str, Notification] = {}
+    keys = window_keys(s3, bucket, topic, window)
+    with click.progressbar(keys, label="archive objects read", show_pos=True, file=progress or sys.stderr) as bar:
+        for key in bar:
+            summary.objects += 1
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            try:
+                lines = object_lines(body)
+            except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+                summary.unreadable += 1
+                summary.notes.append(f"s3://{bucket}/{key} is neither gzip nor UTF-8 text: not read")
+                continue
+            for line in lines:
+                _sort(read_notification(line), topic, window, found, summary)
+    ordered = sorted(found.values(), key=lambda notification: notification.timestamp)
+    summary.found = len(ordered)
+    if ordered:
+        summary.first, summary.last = ordered[0].envelope["Timestamp"], ordered[-1].envelope["Timestamp"]
+    return ordered
+
+
+def _sort(
+    notification: Notification | None, topic: str, window: Window, found: dict[str, Notification], summary: Summary
+) -> None:
+    if notification is None:
+        summary.unreadable += 1
+    elif notification.pps_topic != topic:  # partition names fold "/" into "_": orders_placed shares one
+        summary.other_topic += 1
+    elif notification.timestamp not in window:
+        summary.outside_window += 1
+    elif notification.message_id in found:
+        summary.duplicates += 1
+    else:
+        found[notification.message_id] = notification
