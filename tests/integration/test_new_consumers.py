@@ -121,6 +121,21 @@ def test_it_only_adds_lines_to_the_template_and_its_comments_and_quotes_stay(pro
         assert new == {f"{consumer}{suffix}" for consumer in (INVOICE_SYNC, SHIPPING) for suffix in suffixes}
 
 
+def test_the_dashboard_charts_its_errors_and_dead_letter_queue_depth_beside_the_examples(project: Path) -> None:
+    body = load_template(project / "template.yaml")["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]
+    widgets = {
+        widget["properties"]["title"]: widget["properties"]["metrics"]
+        for widget in json.loads(body["Fn::Sub"])["widgets"]
+    }
+
+    for consumer in (INVOICE_SYNC, SHIPPING):
+        errors = {(row[0], row[1], row[3]) for row in widgets["Consumer errors"]}
+        assert ("AWS/Lambda", "Errors", f"${{{consumer}Function}}") in errors
+        assert ("PpsWebhooks", "ConsumerRecordErrors", f"${{{consumer}Function}}") in errors
+        depth = {row[3] for row in widgets["Dead-letter queue depth, per consumer"]}
+        assert f"${{{consumer}DeadLetterQueue.QueueName}}" in depth
+
+
 def test_the_template_with_it_passes_sam_validate_lint(project: Path) -> None:
     linted = sam_lint(project / "template.yaml")
 

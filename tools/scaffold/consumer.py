@@ -221,9 +221,12 @@ def _show_on_dashboards(template: CommentedMap, rows: dict[str, list[Any]]) -> l
             continue
         lines = text.split("\n")
         openers = [n for n, line in enumerate(lines) if line.rstrip().endswith('"metrics": [')]
-        dashboard = json.loads(text)
-        charted = [widget for widget in dashboard["widgets"] if "metrics" in widget.get("properties", {})]
-        if len(openers) != len(charted):
+        try:
+            dashboard = json.loads(text)
+        except ValueError:
+            dashboard = {}
+        charted = [widget for widget in dashboard.get("widgets", []) if "metrics" in widget.get("properties", {})]
+        if not charted or len(openers) != len(charted):
             not_charted.append(logical_id)
             continue
         for opener, widget in reversed(list(zip(openers, charted, strict=True))):
