@@ -51,8 +51,9 @@ rehearsal: install ## Deploy rehearsal: template.yaml transformed and created as
 events: install ## Re-create the sample events in events/ (signed by the development key)
 	$(BIN)/pps-events
 
-consumer: install ## Add a consumer: make consumer NAME=invoice-sync TOPIC=orders/placed [SUB_TOPIC_PREFIX=product:adv/]
-	$(BIN)/pps-consumer "$(NAME)" "$(TOPIC)" --sub-topic-prefix "$(SUB_TOPIC_PREFIX)"
+consumer: install ## Add a consumer: make consumer NAME=invoice-sync TOPIC=orders/placed [SUB_TOPIC_PREFIX=product:adv/] [MAXIMUM_CONCURRENCY=5]
+	$(BIN)/pps-consumer "$(NAME)" "$(TOPIC)" --sub-topic-prefix "$(SUB_TOPIC_PREFIX)" \
+		--maximum-concurrency "$(or $(MAXIMUM_CONCURRENCY),5)"
 
 e2e: install ## End-to-end tests: `make run` in a subprocess, real HTTP in, OrdersTable and dead letters out
 	$(BIN)/python -m pytest tests/e2e

@@ -1,9 +1,12 @@
-"""A consumer added with `make consumer` (an SNS event with a sub-topic filter policy, and a DeadLetterQueue)
-gets its deliveries in the local run. It runs in a copy of the repository, so the real template is untouched."""
+"""A consumer added with `make consumer` gets its deliveries in the local run: the topic feeds its queue (raw, through
+its sub-topic filter policy), the queue's event source mapping feeds its function, and what the function fails is
+retried, then parked in its dead-letter queue. It runs in a copy of the repository, so the real template is
+untouched."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,10 +18,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.local_run import PPS_RUN, LocalRun, eventually, local_run_in
-from tools.devkit.paths import ROOT
+from tools.devkit.paths import PROJECT_ENV, ROOT
 
-COPIED = ("template.yaml", "events", "functions", "layers/common", "local")
-CONSUMER, QUEUE = "InvoiceSyncFunction", "local-InvoiceSyncFunction-Webhooks"
+COPIED = ("template.yaml", "events", "functions", "layers/common")
+CONSUMER, QUEUE, DEAD_LETTERS = "InvoiceSyncFunction", "InvoiceSyncQueue", "InvoiceSyncDeadLetterQueue"
+TRIES = 5
+"""ConsumerMaxReceiveCount's default."""
 LOGIC = '''"""Fails the webhooks whose body asks for it."""
 
 from pps_webhooks.deliveries import WebhookEvent
@@ -43,6 +48,7 @@ def copy_of_the_repository(target: Path) -> Path:
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
     root = copy_of_the_repository(tmp_path_factory.mktemp("repository"))
+    # What `make consumer NAME=invoice-sync TOPIC=orders/placed SUB_TOPIC_PREFIX=product:adv/` runs, in the copy.
     subprocess.run(
         [
             str(Path(sys.executable).parent / "pps-consumer"),
@@ -50,8 +56,11 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
             "orders/placed",
             "--sub-topic-prefix",
             "product:adv/",
+            "--maximum-concurrency",
+            "5",
         ],
         cwd=root,
+        env={name: value for name, value in os.environ.items() if name != PROJECT_ENV},
         capture_output=True,
         timeout=30,
         check=True,
@@ -61,36 +70,43 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
         yield run
 
 
+def consumer_lines(local_run: LocalRun) -> str:
+    return "\n".join(line for line in local_run.output().splitlines() if f" {CONSUMER}  " in line)
+
+
 def test_it_gets_the_webhooks_its_filter_policy_lets_through(local_run: LocalRun) -> None:
     wanted, other = str(uuid.uuid4()), str(uuid.uuid4())
-    body = json.dumps({"orderId": "ORD-SNS-1"})
+    body = json.dumps({"orderId": "ORD-NEW-1"})
 
     assert local_run.post(body, webhook_id=wanted, sub_topic="product:adv/adv-120")[0] == 200
     assert local_run.post(body, webhook_id=other, sub_topic="product:print/p-7")[0] == 200
 
-    eventually(lambda: f"{CONSUMER}  ok  webhook {wanted}" in local_run.output(), f"{CONSUMER} invoked")
+    eventually(
+        lambda: any(f"webhook {wanted}" in line for line in consumer_lines(local_run).splitlines() if "  ok  " in line),
+        f"{CONSUMER} processed it",
+    )
     eventually(lambda: f"OrdersPlacedFunction  ok  webhook {other}" in local_run.output(), "the other delivered")
-    eventually(lambda: local_run.drained(QUEUE), f"{CONSUMER}'s deliveries all processed")
-    assert f"webhook {other}" not in "\n".join(line for line in local_run.output().splitlines() if CONSUMER in line)
+    eventually(lambda: local_run.drained(QUEUE), f"{QUEUE} drained")
+    assert f"webhook {other}" not in consumer_lines(local_run)
 
 
 def test_a_delivery_it_fails_is_retried_then_parked_in_its_dead_letter_queue(local_run: LocalRun) -> None:
     failing = str(uuid.uuid4())
+    body = json.dumps({"orderId": "ORD-NEW-2", "fail": True})
 
-    assert local_run.post(json.dumps({"orderId": "ORD-SNS-2", "fail": True}), webhook_id=failing)[0] == 200
+    assert local_run.post(body, webhook_id=failing)[0] == 200
 
     def parked() -> list[dict[str, Any]]:
         return [
             message
-            for message in local_run.dead_letters("InvoiceSyncDeadLetterQueue")
-            if json.loads(message["Body"])["Records"][0]["Sns"]["MessageAttributes"]["X-Pps-Webhook-Id"]["Value"]
-            == failing
+            for message in local_run.dead_letters(DEAD_LETTERS)
+            if message["MessageAttributes"]["X-Pps-Webhook-Id"]["StringValue"] == failing
         ]
 
-    message = eventually(parked, f"the failed delivery in {CONSUMER}'s dead-letter queue")[0]
-    assert message["MessageAttributes"] == {
-        "RequestID": message["MessageAttributes"]["RequestID"],
-        "ErrorCode": {"StringValue": "200", "DataType": "Number"},
-        "ErrorMessage": {"StringValue": "RuntimeError: asked to fail", "DataType": "String"},
-    }
-    assert f"{CONSUMER}  failed (attempt 2 of 3), will retry  webhook {failing}" in local_run.output()
+    (message,) = eventually(parked, f"the failed delivery in {DEAD_LETTERS}", timeout=60)
+    assert message["Body"] == body  # raw, as SNS delivered it to the queue
+    assert message["MessageAttributes"]["X-Pps-Sub-Topic"]["StringValue"] == "product:adv/adv-120"
+    lines = consumer_lines(local_run)
+    assert f"failed (attempt 1 of {TRIES}), will retry in 2 s  webhook {failing}: RuntimeError: asked to fail" in lines
+    assert f"failed {TRIES} times: parked in {DEAD_LETTERS}  webhook {failing}" in lines
+    eventually(lambda: local_run.drained(QUEUE), f"{QUEUE} drained")
