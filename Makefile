@@ -59,8 +59,8 @@ e2e: install ## End-to-end tests: `make run` in a subprocess, real HTTP in, Orde
 	$(BIN)/python -m pytest tests/e2e
 
 # The local run: template.yaml's resources in an embedded moto, the real handlers, on 127.0.0.1.
-# `make send` reads TOPIC, BODY, REPEAT, WEBHOOK_ID, SUB_TOPIC, TENANT, TRIGGERED_AT and URL when given
-# (make passes command-line variables on as environment variables).
+# Each make variable is an option of the command (make passes command-line variables on as environment variables):
+# `.venv/bin/pps-run --help`, `.venv/bin/pps-send --help` list them.
 run: install ## Run the whole pipeline locally on http://127.0.0.1:3000 (PORT=, LOCAL_AWS_PORT=, LOG_LEVEL=)
 	@$(BIN)/pps-run
 
@@ -84,7 +84,7 @@ build: install ## sam build, then drop runtime-provided packages from the layer 
 build-check: build ## Import each built function as Lambda lays it out; check the layer's contents and bytecode
 	$(BIN)/python -m pytest tests/build
 
-# `sam local invoke` for real: SAM CLI and a container engine run every sample in events/ (local/local_invoke.py).
+# `sam local invoke` for real: SAM CLI and a container engine run every sample in events/ (tools/build/local_invoke.py).
 # How the functions' SDK reaches moto: SAM CLI hands a function only the variables its template declares (--env-vars
 # sets their values, never adds one; --container-env-vars is for debugging sessions only). So every function
 # declares AWS_ENDPOINT_URL, empty, which botocore reads as unset (tests/unit/test_sam_local_invoke.py): AWS itself
@@ -92,7 +92,7 @@ build-check: build ## Import each built function as Lambda lays it out; check th
 # the target's own, joined with --docker-network and named with --add-host: `--docker-network host` is not applied
 # by this SAM CLI, and this way nothing listens on 0.0.0.0 or publishes a port.
 # Built for this machine's architecture (ARCH=), apart from `make build`'s: under arm64 emulation no function starts
-# within its timeout (15 s, 30 s). AWS's image when Docker can pull it, else local/lambda_image's, built once.
+# within its timeout (15 s, 30 s). AWS's image when Docker can pull it, else tools/build/lambda_image's, built once.
 local-invoke: install ## Every sample in events/ through the real `sam local invoke` in Docker, against moto (ARCH=)
 	$(BIN)/pps-local-invoke
 

@@ -164,7 +164,7 @@ def choose_image(client: docker.DockerClient, architecture: str) -> Image:
             client.images.get(aws_image)
         except docker.errors.ImageNotFound:
             tag = lambda_image.ensure(client, architecture, lambda line: say(f"  {line}"))
-            return Image(tag, f"{tag}, built offline by local/lambda_image: the AWS image cannot be pulled here")
+            return Image(tag, f"{tag}, built offline by tools/build/lambda_image: the AWS image cannot be pulled here")
         return Image(None, f"{aws_image}, the AWS image, as pulled before")
     return Image(None, f"{aws_image}, the AWS image")
 
