@@ -131,7 +131,7 @@ def test_only_a_newer_orders_updated_changes_the_order(local_run: LocalRun) -> N
 
     older = pps_timestamp(placed_at + 10 * SECOND)
     assert local_run.post(order_body(order_id, "cancelled"), topic="orders/updated", triggered_at=older)[0] == 200
-    eventually(lambda: local_run.drained("OrdersUpdatedQueue"), "the older update processed")
+    eventually(lambda: local_run.drained(local_run.physical_id("OrdersUpdatedQueue")), "the older update processed")
     assert (local_run.order(order_id) or {})["status"] == {"S": "shipped"}
 
 
@@ -145,7 +145,7 @@ def test_a_body_that_is_not_json_is_accepted_then_parked_while_a_good_one_is_pro
     parked = eventually(
         lambda: [
             message
-            for message in local_run.dead_letters("OrdersPlacedDeadLetterQueue")
+            for message in local_run.dead_letters(local_run.physical_id("OrdersPlacedDeadLetterQueue"))
             if message["MessageAttributes"]["X-Pps-Webhook-Id"]["StringValue"] == bad_id
         ],
         "the malformed webhook in OrdersPlacedDeadLetterQueue, after its retries",

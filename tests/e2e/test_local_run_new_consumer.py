@@ -18,8 +18,11 @@ import pytest
 from tests.e2e.local_run import LocalRun, eventually, local_run_in, python_path
 from tools.devkit.paths import ROOT
 
-COPIED = ("template.yaml", "events", "functions", "layers/common", "local")
-CONSUMER, QUEUE = "InvoiceSyncFunction", "local-InvoiceSyncFunction-Webhooks"
+# The tools themselves come from this repository (installed): the run acts on the copy it is started in.
+COPIED = ("template.yaml", "events", "functions", "layers/common")
+CONSUMER = "InvoiceSyncFunction"
+QUEUE = "local-InvoiceSyncFunction-InvoiceSyncFunctionWebhooks"
+"""Where the run delivers the consumer's SNS subscription (InvoiceSyncFunctionWebhooks, its Webhooks event)."""
 LOGIC = '''"""Fails the webhooks whose body asks for it."""
 
 from pps_webhooks.deliveries import WebhookEvent
@@ -74,7 +77,7 @@ def test_it_gets_the_webhooks_its_filter_policy_lets_through(local_run: LocalRun
 
     eventually(lambda: f"{CONSUMER}  ok  webhook {wanted}" in local_run.output(), f"{CONSUMER} invoked")
     eventually(lambda: f"OrdersPlacedFunction  ok  webhook {other}" in local_run.output(), "the other delivered")
-    eventually(lambda: local_run.drained(QUEUE), f"{CONSUMER}'s deliveries all processed")
+    eventually(lambda: local_run.drained(local_run.queue_url(QUEUE)), f"{CONSUMER}'s deliveries all processed")
     assert f"webhook {other}" not in "\n".join(line for line in local_run.output().splitlines() if CONSUMER in line)
 
 
@@ -86,7 +89,7 @@ def test_a_delivery_it_fails_is_retried_then_parked_in_its_dead_letter_queue(loc
     def parked() -> list[dict[str, Any]]:
         return [
             message
-            for message in local_run.dead_letters("InvoiceSyncDeadLetterQueue")
+            for message in local_run.dead_letters(local_run.physical_id("InvoiceSyncDeadLetterQueue"))
             if json.loads(message["Body"])["Records"][0]["Sns"]["MessageAttributes"]["X-Pps-Webhook-Id"]["Value"]
             == failing
         ]

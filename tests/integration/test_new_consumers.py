@@ -20,7 +20,7 @@ from tests.support.lambda_context import lambda_context
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tests.unit.test_operations_template import subscription_problems
-from tools.devkit import stack as local_stack
+from tools.devkit.cloudformation import subscribe
 from tools.devkit.paths import ROOT
 from tools.devkit.template import load_template
 from tools.scaffold.consumer import ConsumerError, add_consumer
@@ -92,13 +92,12 @@ def test_the_generated_filter_policy_delivers_only_matching_sub_topics(
     subscription = events["Webhooks"]["Properties"]
     sqs = stack.client("sqs")
     queue_url = sqs.create_queue(QueueName="adv-only")["QueueUrl"]
-    local_stack.subscribe(
+    subscribe(
         stack.client("sns"),
         stack.refs["OrdersPlacedTopic"],
         "sqs",
         "arn:aws:sqs:us-east-1:123456789012:adv-only",
-        filter_policy=subscription["FilterPolicy"],
-        filter_policy_scope=subscription["FilterPolicyScope"],
+        {name: subscription[name] for name in ("FilterPolicy", "FilterPolicyScope")},
     )
 
     for sub_topic in ("product:adv/adv-120", "product:cdv/cdv-120", "product:adv/adv-300"):

@@ -82,7 +82,7 @@ def test_parked_messages_go_back_to_their_source_queue_intact(stack: Deployment)
     assert sorted(drain(stack.client("sqs"), stack.refs[QUEUE])) == sorted(parked)
     assert still_parked(stack) == 0
     assert (summary.found, summary.moved, summary.failed, summary.left) == (3, 3, 0, 0)
-    assert summary.destinations == {QUEUE: 3}
+    assert summary.destinations == {stack.attributes[f"{QUEUE}.QueueName"]: 3}
     assert summary.ok
     # moto has no message move tasks: detected, said, and done by hand
     assert any("StartMessageMoveTask is not available" in note for note in summary.notes)
@@ -112,7 +112,7 @@ def test_a_dry_run_counts_and_moves_nothing(
 
     output = capsys.readouterr().out
     assert code == 0
-    assert f"would move   3  (3 to {QUEUE})" in output
+    assert f"would move   3  (3 to {stack.attributes[f'{QUEUE}.QueueName']})" in output
     assert output.count("idempotent") == 1
     assert stack.queue_depth(DLQ) == 3  # visible again at once: as it was
     assert stack.queue_depth(QUEUE) == 0

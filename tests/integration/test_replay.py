@@ -212,16 +212,7 @@ def test_the_archive_bucket_comes_from_the_stack_output_when_not_given(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    stack.client("cloudformation").create_stack(
-        StackName="pps-webhooks",
-        TemplateBody=json.dumps(
-            {
-                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-                "Outputs": {"ArchiveBucketName": {"Value": archive.bucket}},
-            }
-        ),
-    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)  # where the stack pps-webhooks, with its outputs, is
 
     code = main({"TOPIC": "orders/placed", "SINCE": SINCE, "UNTIL": UNTIL, "TARGET": stack.refs["OrdersPlacedQueue"]})
 

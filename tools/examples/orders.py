@@ -17,12 +17,12 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from tools.devkit.emulator import REGION
+from tools.devkit.emulator import REGION, STACK_NAME
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TABLE = "OrdersTable"  # tools.devkit.stack names each table after its logical id
+TABLE = "OrdersTable"  # the logical id: CloudFormation names the table itself, so its name is read from the stack
 DEFAULT_AWS_PORT = 4566
 COLUMNS = {"tenantId": "Tenant", "orderId": "Order", "status": "Status", "lastEventAt": "Last event at"}
 BOOKKEEPING = {"placedAt", "lastEventAtNs", "lastWebhookId"}
@@ -30,8 +30,21 @@ _deserializer = TypeDeserializer()
 
 
 def dynamodb_client(endpoint: str) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
+    client: DynamoDBClient = _local_client("dynamodb", endpoint)
+    return client
+
+
+def table_name(endpoint: str) -> str:
+    """OrdersTable's name in the local run's stack."""
+    detail = _local_client("cloudformation", endpoint).describe_stack_resource(
+        StackName=STACK_NAME, LogicalResourceId=TABLE
+    )["StackResourceDetail"]
+    return str(detail["PhysicalResourceId"])
+
+
+def _local_client(service: str, endpoint: str) -> Any:
+    return boto3.client(  # type: ignore[call-overload]
+        service,
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="local",
@@ -40,7 +53,7 @@ def dynamodb_client(endpoint: str) -> DynamoDBClient:
     )
 
 
-def read_orders(dynamodb: DynamoDBClient, table: str = TABLE) -> list[dict[str, Any]]:
+def read_orders(dynamodb: DynamoDBClient, table: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
     for page in pages:
@@ -56,7 +69,7 @@ def summary(item: Mapping[str, Any]) -> str:
     )
 
 
-def describe_delivery(dynamodb: DynamoDBClient, table: str = TABLE) -> Callable[[Mapping[str, str], str], str | None]:
+def describe_delivery(dynamodb: DynamoDBClient, table: str) -> Callable[[Mapping[str, str], str], str | None]:
     """For the local run: what OrdersTable holds for a webhook's order once a consumer processed it."""
 
     def describe(attributes: Mapping[str, str], body: str) -> str | None:
@@ -115,7 +128,7 @@ def _text(value: Any) -> str:
 def main() -> int:
     endpoint = f"http://127.0.0.1:{os.environ.get('LOCAL_AWS_PORT') or DEFAULT_AWS_PORT}"
     try:
-        items = read_orders(dynamodb_client(endpoint))
+        items = read_orders(dynamodb_client(endpoint), table_name(endpoint))
     except EndpointConnectionError:
         print(f"The local run is not running: nothing answers at {endpoint}.", file=sys.stderr)  # noqa: T201
         print("Start it in another terminal with `make run`.", file=sys.stderr)  # noqa: T201

@@ -31,6 +31,13 @@ from tools.local.console import console
 from tools.local.http_api import JWKS_PATH, HttpApi, routes
 
 TRUST = ("PPS_ISSUER", "PPS_AUDIENCE", "PPS_JWKS_URI", "PPS_ALLOWED_TENANTS")
+TRUST_PARAMETERS = {
+    "PPS_ISSUER": "PpsIssuer",
+    "PPS_AUDIENCE": "PpsAudience",
+    "PPS_JWKS_URI": "PpsJwksUri",
+    "PPS_ALLOWED_TENANTS": "AllowedTenantIds",
+}
+"""The template parameter that sets each of the receiver's trust settings."""
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -94,8 +101,9 @@ def main() -> int:
     moto = moto_server(port=settings.aws_port)
     threads: list[threading.Thread] = []
     try:
-        deployment = stack.deploy(endpoint)
         trust = settings.trust(api.url + JWKS_PATH)
+        # Deployed with the trust it runs with, as `sam deploy --parameter-overrides` would be given it.
+        deployment = stack.deploy(endpoint, {parameter: trust[name] for name, parameter in TRUST_PARAMETERS.items()})
         functions = _cold_starts(deployment, settings.log_level, trust)
         pollers = event_sources.pollers(deployment, functions, say, stop, _order_lines(deployment, functions))
         api.serve(routes(functions))
