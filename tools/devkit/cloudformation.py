@@ -285,7 +285,7 @@ class Stack:
                         continue
                     function = integration["uri"].split("/functions/", 1)[1].removesuffix("/invocations")
                     verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
-                    key = "$default" if path == "/$default" else f"{verb} {path}"
+                    key = "$default" if path.lstrip("/") == "$default" else f"{verb} {path}"
                     found[key] = (function, str(integration.get("payloadFormatVersion", "1.0")))
         return found
 

@@ -49,9 +49,9 @@ class Deployment(Stack):
                 # As created: this process disabled moto's own polling of it (cloudformation._take_over_polling).
                 sqs["Enabled"] = mapping.get("State") == "Enabled"
                 self._add(events, mapping["FunctionArn"], name, {"Type": "SQS", "Properties": sqs})
-        for name in self.of_type("AWS::SNS::Subscription"):
-            properties = self.properties(name)
-            if properties["Protocol"] == "lambda":
+        for name, subscription in self.of_type("AWS::SNS::Subscription").items():
+            if subscription["Properties"].get("Protocol") == "lambda":
+                properties = self.properties(name)
                 sns = {"Topic": properties["TopicArn"]}
                 sns |= {key: properties[key] for key in ("FilterPolicy", "FilterPolicyScope") if key in properties}
                 self._add(events, properties["Endpoint"], name, {"Type": "SNS", "Properties": sns})
