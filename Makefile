@@ -15,16 +15,20 @@ export AWS_DEFAULT_REGION ?= us-east-1
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-# The pinned requirements first, then this repository and ops/ as editable projects (their console commands too).
-$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt ops/requirements.txt pyproject.toml ops/pyproject.toml scripts/find-python
+# The pinned requirements first (a new venv when they change), then this repository and ops/ as editable projects,
+# with their console commands (again only when a pyproject.toml changes).
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt ops/requirements.txt scripts/find-python
 	@rm -rf $(VENV)
 	"$$(scripts/find-python)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(VENV)/.editable: $(VENV)/.installed pyproject.toml ops/pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . -e ./ops
 	@touch $@
 
-install: $(VENV)/.installed ## Create .venv (Python 3.13) with every dependency
+install: $(VENV)/.editable ## Create .venv (Python 3.13) with every dependency
 
 test: lint typecheck validate unit integration rehearsal e2e build build-check scan local-invoke-if-docker ## Everything CI runs: lint, types, template, tests, deploy rehearsal, sam build + import check, security scans, sam local invoke
 

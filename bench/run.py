@@ -84,7 +84,7 @@ def start() -> Environment:
                 raise
             time.sleep(0.1)
     os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"})
-    deployment = deploy(moto_url)
+    deployment = deploy(moto_url, {"PpsIssuer": dev_key.ISSUER, "PpsAudience": dev_key.AUDIENCE})
     jwks = JwksServer().start()
     jwks.reset(dev_key.jwks()["keys"])
     token = dev_key.token(lifetime=3600)

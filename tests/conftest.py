@@ -25,8 +25,6 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        # IAM knows the AWS managed policies SAM attaches, as it does in an account.
-        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
     }
 )
 

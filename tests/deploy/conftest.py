@@ -1,24 +1,34 @@
 """One rehearsal for all of tests/deploy: template.yaml packaged, transformed and created as a CloudFormation stack
-in a moto server of its own, then every function's real handler run against that stack through the recording proxy."""
+in a fresh moto, as the local run and the tests create it (tools.devkit.cloudformation), then every function's real
+handler run against that stack through the recording proxy."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
 from tests.deploy import exercise
 from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
+from tests.support.stack import reset_moto
 from tests.support.tokens import AUDIENCE, Signer
-from tools.devkit.cloudformation import Stack, create_stack, subscribe, subscriptions
+from tools.devkit.cloudformation import Stack, create_stack
 from tools.devkit.template import load_template
 
 API_EVENTS = ("HttpApi", "Api")
 
 
 @pytest.fixture(scope="package")
-def stack(moto_endpoint: str, jwks_server: JwksServer, sender: Signer) -> Stack:
+def stack(moto_endpoint: str, jwks_server: JwksServer, sender: Signer) -> Iterator[Stack]:
     jwks_server.reset([sender.jwk()])
-    return create_stack(moto_endpoint, load_template(), {"PpsIssuer": jwks_server.issuer, "PpsAudience": AUDIENCE})
+    reset_moto(moto_endpoint)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        # IAM, created with the stack, knows the AWS managed policies SAM attaches, as it does in an account (slow to
+        # load: only the rehearsal reads them). moto runs in this process, so it reads this environment.
+        monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        parameters = {"PpsIssuer": jwks_server.issuer, "PpsAudience": AUDIENCE}
+        yield create_stack(Stack, moto_endpoint, load_template(), parameters)
 
 
 def event_types(function: str) -> set[str]:
@@ -37,11 +47,8 @@ def event_types(function: str) -> set[str]:
 
 @pytest.fixture(scope="package")
 def runs(stack: Stack, aws_proxy: AwsProxy, sender: Signer) -> dict[str, exercise.Run]:
-    """Every function exercised once, receivers first: the consumers get what the receivers published."""
-    for subscription in subscriptions(stack):
-        # SQS: the one protocol moto delivers to without Docker or a network.
-        if subscription.from_template and subscription.protocol == "sqs" and stack.logical_id_of(subscription.endpoint):
-            subscribe(stack, subscription)
+    """Every function exercised once, receivers first: the consumers get what the receivers published (through the
+    queue subscriptions create_stack filled in)."""
     functions = list(stack.of_type("AWS::Lambda::Function"))
     found: dict[str, exercise.Run] = {}
     with pytest.MonkeyPatch.context() as monkeypatch:

@@ -20,7 +20,6 @@ from tests.deploy import exercise
 from tests.deploy.conftest import API_EVENTS, event_types
 from tests.deploy.iam import Statement, allows, granted_actions, raw_statements, statements
 from tools.devkit.cloudformation import Stack, subscriptions
-from tools.devkit.emulator import STACK_NAME
 from tools.devkit.paths import ROOT
 from tools.devkit.template import Resolver, load_template
 
@@ -242,6 +241,27 @@ def test_each_consumer_queue_gets_every_webhook_of_its_topic_raw(stack: Stack) -
             assert "FilterPolicy" not in subscription.attributes, f"{function} must get every {CONSUMES[function]}"
 
 
+def test_the_queue_subscriptions_moto_left_out_are_filled_in_as_the_template_sets_them(stack: Stack) -> None:
+    left_out = [s for s in subscriptions(stack) if s.from_template and s.protocol == "sqs"]
+    sns = stack.client("sns")
+
+    assert left_out
+    assert {s.logical_id for s in left_out} == set(stack.filled_in)
+    for subscription in left_out:
+        created = sns.get_subscription_attributes(SubscriptionArn=stack.filled_in[subscription.logical_id])
+        attributes = created["Attributes"]
+        assert (attributes["TopicArn"], attributes["Protocol"], attributes["Endpoint"]) == (
+            subscription.topic_arn,
+            subscription.protocol,
+            subscription.endpoint,
+        )
+        for name, value in subscription.attributes.items():
+            as_json = name.endswith("Policy")
+            assert (json.loads(attributes[name]) if as_json else attributes[name]) == (
+                json.loads(value) if as_json else value
+            ), f"{subscription.logical_id}.{name}"
+
+
 def test_each_subscribed_queue_lets_its_topic_send_and_no_other(stack: Stack) -> None:
     for subscription in subscriptions(stack):
         if subscription.protocol != "sqs":
@@ -335,13 +355,7 @@ def test_every_subscription_is_on_a_created_topic_and_can_reach_its_endpoint(sta
 
 
 def test_post_webhooks_on_the_http_api_invokes_the_receiver(stack: Stack) -> None:
-    routes: dict[str, tuple[str, str]] = {}
-    for api in stack.of_type("AWS::ApiGatewayV2::Api"):
-        for path, methods in stack.properties(api)["Body"]["paths"].items():
-            for method, operation in methods.items():
-                integration = operation["x-amazon-apigateway-integration"]
-                function_arn = integration["uri"].split("/functions/", 1)[1].removesuffix("/invocations")
-                routes[f"{method.upper()} {path}"] = (function_arn, integration.get("payloadFormatVersion", ""))
+    routes = stack.routes()
     (receiver,) = receivers(stack)
     policy = json.loads(stack.client("lambda").get_policy(FunctionName=stack.physical_ids[receiver])["Policy"])
 
@@ -382,7 +396,7 @@ def test_the_example_subscriber_stack_imports_only_what_this_stack_exports(stack
     exports = {export["Name"] for export in stack.client("cloudformation").list_exports()["Exports"]}
     for path in sorted((ROOT / "examples").glob("*.yaml")):
         example = load_template(path)
-        stack_name = {name: STACK_NAME for name in example.get("Parameters", {}) if name.endswith("StackName")}
+        stack_name = {name: stack.name for name in example.get("Parameters", {}) if name.endswith("StackName")}
         resolver = Resolver(example, refs={}, attributes={}, parameters=stack_name)
         imports = {resolver.resolve(node["Fn::ImportValue"]) for node in nodes(example) if "Fn::ImportValue" in node}
 
@@ -483,13 +497,13 @@ def receivers(stack: Stack) -> list[str]:
 
 
 def consumers(stack: Stack) -> dict[str, dict[str, Any]]:
-    """Each function fed by an SQS queue -> its created event source mapping."""
+    """Each function fed by an SQS queue -> its event source mapping, as CloudFormation created it (before the
+    stack's creator took over its polling from moto's Lambda)."""
     found = {}
-    for name in stack.of_type("AWS::Lambda::Function"):
-        listed = stack.client("lambda").list_event_source_mappings(FunctionName=stack.physical_ids[name])
-        for mapping in listed["EventSourceMappings"]:
-            if mapping["EventSourceArn"].startswith("arn:aws:sqs:"):
-                found[name] = mapping
+    for mapping in stack.event_source_mappings.values():
+        function = stack.logical_id_of(mapping["FunctionArn"], "AWS::Lambda::Function")
+        if function is not None and mapping["EventSourceArn"].startswith("arn:aws:sqs:"):
+            found[function] = mapping
     return found
 
 
@@ -504,7 +518,7 @@ def created_of_type(stack: Stack, physical: str, resource_type: str) -> str:
 def names(stack: Stack, value: str, resource_type: str, attribute: str | None = None) -> bool:
     """Whether `value` is how this stack names one of its resources of that type (left-out ones included)."""
     return any(
-        value == (stack.attribute(name, attribute) if attribute else stack.resolver.resolve({"Ref": name}))
+        value == (stack.attribute(name, attribute) if attribute else stack.resolver().resolve({"Ref": name}))
         for name in stack.of_type(resource_type)
     )
 

@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from tools.devkit import dev_key
-from tools.devkit.emulator import free_port
+from tools.devkit.emulator import STACK_NAME, free_port
 from tools.local.send import pps_timestamp
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, whatever the proxy settings
@@ -59,9 +59,9 @@ class LocalRun:
             return False
 
     def stop(self) -> int:
-        """Ctrl-C, as a developer stops it."""
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=10)
+        """Ctrl-C, as a developer stops it: the terminal interrupts make and the command it runs."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=20)
 
     def post(
         self,
@@ -97,11 +97,18 @@ class LocalRun:
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.aws_endpoint, region_name="us-east-1")  # type: ignore[call-overload]
 
+    def physical_id(self, logical_id: str) -> str:
+        """What CloudFormation named a resource of the run's stack (a queue: its URL)."""
+        detail = self.client("cloudformation").describe_stack_resource(
+            StackName=STACK_NAME, LogicalResourceId=logical_id
+        )["StackResourceDetail"]
+        return str(detail["PhysicalResourceId"])
+
     def order(self, order_id: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = (
             self.client("dynamodb")
             .get_item(
-                TableName="OrdersTable",
+                TableName=self.physical_id("OrdersTable"),
                 Key={"tenantId": {"S": "OU1243"}, "orderId": {"S": order_id}},
                 ConsistentRead=True,
             )
@@ -109,19 +116,19 @@ class LocalRun:
         )
         return item
 
-    def drained(self, queue: str) -> bool:
+    def drained(self, queue_url: str) -> bool:
         """Every message of the queue processed: none waiting, none being processed."""
         sqs = self.client("sqs")
         attributes = sqs.get_queue_attributes(
-            QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"],
+            QueueUrl=queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
         return all(value == "0" for value in attributes.values())
 
-    def dead_letters(self, queue: str) -> list[dict[str, Any]]:
+    def dead_letters(self, queue_url: str) -> list[dict[str, Any]]:
         sqs = self.client("sqs")
         messages: list[dict[str, Any]] = sqs.receive_message(
-            QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"],
+            QueueUrl=queue_url,
             MaxNumberOfMessages=10,
             MessageAttributeNames=["All"],
             VisibilityTimeout=0,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import subprocess
 import time
 import uuid
@@ -55,6 +56,19 @@ def test_a_signed_orders_placed_webhook_is_accepted_and_its_order_stored(local_r
     assert (status, answer["status"]) == (200, "accepted")
     stored = eventually(lambda: local_run.order(order_id), f"{order_id} in OrdersTable")
     assert stored["status"] == {"S": "placed"}
+    # The example's own view: its line in the console, and `make orders`
+    eventually(lambda: f"OU1243/{order_id} status=placed" in local_run.output(), "the order's line in the console")
+    shown = subprocess.run(
+        ["make", "--no-print-directory", "orders", f"LOCAL_AWS_PORT={local_run.aws_endpoint.rsplit(':', 1)[-1]}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    (row,) = [line for line in shown.stdout.splitlines() if order_id in line]
+    assert row.split()[:3] == ["OU1243", order_id, "placed"]
 
 
 def test_the_same_webhook_id_again_is_answered_duplicate(local_run: LocalRun) -> None:
@@ -130,7 +144,7 @@ def test_only_a_newer_orders_updated_changes_the_order(local_run: LocalRun) -> N
 
     older = pps_timestamp(placed_at + 10 * SECOND)
     assert local_run.post(order_body(order_id, "cancelled"), topic="orders/updated", triggered_at=older)[0] == 200
-    eventually(lambda: local_run.drained("OrdersUpdatedQueue"), "the older update processed")
+    eventually(lambda: local_run.drained(local_run.physical_id("OrdersUpdatedQueue")), "the older update processed")
     assert (local_run.order(order_id) or {})["status"] == {"S": "shipped"}
 
 
@@ -144,7 +158,7 @@ def test_a_body_that_is_not_json_is_accepted_then_parked_while_a_good_one_is_pro
     parked = eventually(
         lambda: [
             message
-            for message in local_run.dead_letters("OrdersPlacedDeadLetterQueue")
+            for message in local_run.dead_letters(local_run.physical_id("OrdersPlacedDeadLetterQueue"))
             if message["MessageAttributes"]["X-Pps-Webhook-Id"]["StringValue"] == bad_id
         ],
         "the malformed webhook in OrdersPlacedDeadLetterQueue, after its retries",
@@ -170,10 +184,12 @@ def test_make_send_posts_a_signed_webhook(local_run: LocalRun) -> None:
 
 
 def test_ctrl_c_stops_it_cleanly_and_it_printed_no_token_nor_body(local_run: LocalRun) -> None:
-    assert local_run.stop() == 0
+    # make passes the interrupt on once its command has finished (as in a terminal); the command itself stops cleanly
+    assert local_run.stop() in (0, -signal.SIGINT)
 
     output = local_run.output()
     assert "Bye" in output
+    assert not [line for line in output.splitlines() if line.startswith("Traceback")]  # none of the run's own
     assert local_run.tokens_sent
     assert [token for token in local_run.tokens_sent if token in output] == []
     assert BODY_MARKER not in output

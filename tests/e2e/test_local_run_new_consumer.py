@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.local_run import PPS_RUN, LocalRun, eventually, local_run_in
 from tools.devkit.paths import PROJECT_ENV, ROOT
 
+# The tools themselves come from this repository (installed): the run acts on the copy it is started in.
 COPIED = ("template.yaml", "events", "functions", "layers/common")
 CONSUMER, QUEUE, DEAD_LETTERS = "InvoiceSyncFunction", "InvoiceSyncQueue", "InvoiceSyncDeadLetterQueue"
 TRIES = 5
@@ -86,7 +87,7 @@ def test_it_gets_the_webhooks_its_filter_policy_lets_through(local_run: LocalRun
         f"{CONSUMER} processed it",
     )
     eventually(lambda: f"OrdersPlacedFunction  ok  webhook {other}" in local_run.output(), "the other delivered")
-    eventually(lambda: local_run.drained(QUEUE), f"{QUEUE} drained")
+    eventually(lambda: local_run.drained(local_run.physical_id(QUEUE)), f"{QUEUE} drained")
     assert f"webhook {other}" not in consumer_lines(local_run)
 
 
@@ -99,7 +100,7 @@ def test_a_delivery_it_fails_is_retried_then_parked_in_its_dead_letter_queue(loc
     def parked() -> list[dict[str, Any]]:
         return [
             message
-            for message in local_run.dead_letters(DEAD_LETTERS)
+            for message in local_run.dead_letters(local_run.physical_id(DEAD_LETTERS))
             if message["MessageAttributes"]["X-Pps-Webhook-Id"]["StringValue"] == failing
         ]
 
@@ -108,5 +109,8 @@ def test_a_delivery_it_fails_is_retried_then_parked_in_its_dead_letter_queue(loc
     assert message["MessageAttributes"]["X-Pps-Sub-Topic"]["StringValue"] == "product:adv/adv-120"
     lines = consumer_lines(local_run)
     assert f"failed (attempt 1 of {TRIES}), will retry in 2 s  webhook {failing}: RuntimeError: asked to fail" in lines
-    assert f"failed {TRIES} times: parked in {DEAD_LETTERS}  webhook {failing}" in lines
-    eventually(lambda: local_run.drained(QUEUE), f"{QUEUE} drained")
+    assert (
+        f"failed {TRIES} times: parked in {local_run.physical_id(DEAD_LETTERS).rsplit('/', 1)[-1]}  webhook {failing}"
+        in lines
+    )
+    eventually(lambda: local_run.drained(local_run.physical_id(QUEUE)), f"{QUEUE} drained")

@@ -28,7 +28,7 @@ from tests.support.receiver import Sandbox
 from tests.support.stack import reset_moto
 from tests.unit.test_operations_template import subscription_problems
 from tools.devkit import cloudformation
-from tools.devkit.cloudformation import Stack, create_stack, subscribe, subscriptions
+from tools.devkit.cloudformation import Stack, create_stack, subscriptions
 from tools.devkit.events import pps_headers, sqs_event
 from tools.devkit.lambda_context import LambdaContext
 from tools.devkit.paths import PROJECT_ENV, ROOT
@@ -172,19 +172,16 @@ def test_the_generated_code_passes_ruff_and_mypy_as_the_repository_configures_th
 @pytest.fixture(scope="module")
 def rehearsal(project: Path, moto_endpoint: str) -> Iterator[Stack]:
     """The template with the consumers, packaged, transformed and created in moto as `sam deploy` would, with
-    InvoiceSync's MaximumConcurrency overridden; then subscribed as CloudFormation would (moto leaves
-    subscriptions out)."""
+    InvoiceSync's MaximumConcurrency overridden (what moto leaves out filled in as for the local run)."""
     reset_moto(moto_endpoint)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(cloudformation, "ROOT", project)  # package the copy's code
         stack = create_stack(
+            Stack,
             moto_endpoint,
             load_template(project / "template.yaml"),
             {"PpsIssuer": "https://issuer.example", "PpsAudience": "pps", f"{INVOICE_SYNC}MaximumConcurrency": "9"},
         )
-    for subscription in subscriptions(stack):
-        if subscription.from_template and subscription.protocol == "sqs" and stack.logical_id_of(subscription.endpoint):
-            subscribe(stack, subscription)
     yield stack
     reset_moto(moto_endpoint)
 
@@ -251,9 +248,7 @@ def test_its_topic_delivers_raw_through_its_filter_and_parks_what_it_cannot_deli
 
 def test_its_event_source_mapping_feeds_the_function_at_most_its_parameters_concurrency(rehearsal: Stack) -> None:
     for consumer, maximum in ((INVOICE_SYNC, 9), (SHIPPING, 5)):
-        mapping = rehearsal.client("lambda").get_event_source_mapping(
-            UUID=rehearsal.physical_ids[f"{consumer}EventSource"]
-        )
+        mapping = rehearsal.event_source_mappings[f"{consumer}EventSource"]  # as created, before the run took over
         function = rehearsal.client("lambda").get_function_configuration(
             FunctionName=rehearsal.physical_ids[f"{consumer}Function"]
         )

@@ -88,7 +88,7 @@ def test_parked_messages_go_back_to_their_source_queue_intact(stack: Deployment)
     assert sorted(drain(stack.client("sqs"), stack.refs[QUEUE])) == sorted(parked)
     assert still_parked(stack) == 0
     assert (summary.found, summary.moved, summary.failed, summary.left) == (3, 3, 0, 0)
-    assert summary.destinations == {QUEUE: 3}
+    assert summary.destinations == {stack.attributes[f"{QUEUE}.QueueName"]: 3}
     assert summary.ok
     # moto has no message move tasks: detected, said, and done by hand
     assert any("StartMessageMoveTask is not available" in note for note in summary.notes)
@@ -114,7 +114,7 @@ def test_a_dry_run_counts_and_moves_nothing(stack: Deployment, moto_endpoint: st
     result = CliRunner().invoke(main, env={"AWS_ENDPOINT_URL": moto_endpoint, "QUEUE": stack.refs[DLQ], "DRY_RUN": "1"})
 
     assert result.exit_code == 0, result.output
-    assert f"would move   3  (3 to {QUEUE})" in result.output
+    assert f"would move   3  (3 to {stack.attributes[f'{QUEUE}.QueueName']})" in result.output
     assert result.output.count("idempotent") == 1
     assert stack.queue_depth(DLQ) == 3  # visible again at once: as it was
     assert stack.queue_depth(QUEUE) == 0

@@ -7,6 +7,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,6 +34,7 @@ from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tools.devkit.emulator import ACCOUNT, REGION
 from tools.devkit.events import sqs_event
+from tools.devkit.paths import ROOT
 from tools.devkit.template import load_template, resources_of_type
 
 SINCE, UNTIL = "2024-01-01", "2024-01-03"
@@ -86,11 +89,7 @@ class Archive:
 
 
 def archive_bucket(stack: Deployment) -> str:
-    """The template's ArchiveBucket as tools.devkit.stack creates it, or one made here while the template has none."""
-    if "ArchiveBucket" in resources_of_type(load_template(), "AWS::S3::Bucket"):
-        return stack.refs["ArchiveBucket"]
-    stack.client("s3").create_bucket(Bucket=f"archivebucket-{ACCOUNT}")
-    return f"archivebucket-{ACCOUNT}"
+    return stack.refs["ArchiveBucket"]
 
 
 @pytest.fixture
@@ -184,26 +183,30 @@ def test_the_in_window_webhooks_of_the_topic_reach_the_queue_as_raw_delivery_and
     assert drain(sqs, stack.refs["OrdersUpdatedQueue"]) == []
 
 
-def make_replay(moto_endpoint: str, **variables: str) -> Result:
-    """`make replay` with these variables: the command, its settings read from the environment."""
+def replay_command(moto_endpoint: str, **variables: str) -> Result:
+    """What `make replay` runs, with these variables: the command, its settings read from the environment."""
     return CliRunner().invoke(main, env={"AWS_ENDPOINT_URL": moto_endpoint, **variables})
 
 
 def test_a_dry_run_reads_and_counts_but_sends_nothing(stack: Deployment, archive: Archive, moto_endpoint: str) -> None:
-    result = make_replay(
-        moto_endpoint,
-        TOPIC="orders/placed",
-        SINCE=SINCE,
-        UNTIL=UNTIL,
-        TARGET=stack.refs["OrdersPlacedQueue"],
-        ARCHIVE_BUCKET=archive.bucket,
-        DRY_RUN="1",
+    variables = {"TOPIC": "orders/placed", "SINCE": SINCE, "UNTIL": UNTIL, "TARGET": stack.refs["OrdersPlacedQueue"]}
+    variables |= {"ARCHIVE_BUCKET": archive.bucket, "DRY_RUN": "1"}
+
+    # The real `make replay`, as the README shows it
+    result = subprocess.run(
+        ["make", "--no-print-directory", "replay", *(f"{name}={value}" for name, value in variables.items())],
+        cwd=ROOT,
+        env={**os.environ, "AWS_ENDPOINT_URL": moto_endpoint},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
-    assert result.exit_code == 0, result.output
-    assert "would send       4" in result.output
-    assert "dry run: nothing sent" in result.output
-    assert result.output.count("idempotent") == 1
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "would send       4" in result.stdout
+    assert "dry run: nothing sent" in result.stdout
+    assert result.stdout.count("idempotent") == 1
     assert stack.queue_depth("OrdersPlacedQueue") == 0
 
 
@@ -231,7 +234,7 @@ def test_the_same_settings_work_as_options(stack: Deployment, archive: Archive, 
 def test_a_wrong_setting_is_a_usage_error_that_names_it(
     moto_endpoint: str, variables: dict[str, str], error: str
 ) -> None:
-    result = make_replay(moto_endpoint, **variables)
+    result = replay_command(moto_endpoint, **variables)
 
     assert result.exit_code == 2
     assert error in result.output
@@ -240,17 +243,9 @@ def test_a_wrong_setting_is_a_usage_error_that_names_it(
 def test_the_archive_bucket_comes_from_the_stack_output_when_not_given(
     stack: Deployment, archive: Archive, moto_endpoint: str
 ) -> None:
-    stack.client("cloudformation").create_stack(
-        StackName="pps-webhooks",
-        TemplateBody=json.dumps(
-            {
-                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-                "Outputs": {"ArchiveBucketName": {"Value": archive.bucket}},
-            }
-        ),
-    )
+    # The stack pps-webhooks, with its ArchiveBucketName output, is the one the fixture deployed.
 
-    result = make_replay(
+    result = replay_command(
         moto_endpoint, TOPIC="orders/placed", SINCE=SINCE, UNTIL=UNTIL, TARGET=stack.refs["OrdersPlacedQueue"]
     )
 

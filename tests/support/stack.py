@@ -1,4 +1,4 @@
-"""The template's resources in a fresh moto (tools.devkit.stack), plus what tests read back from them.
+"""The template's stack in a fresh moto (tools.devkit.stack), plus what tests read back from it.
 
 Each topic also gets a capture queue (enveloped delivery), so tests see exactly what any subscriber receives.
 """
@@ -13,7 +13,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from tools.devkit import stack
-from tools.devkit.template import load_template, resources_of_type
+from tools.devkit.cloudformation import create_stack, subscribe
+from tools.devkit.emulator import STACK_NAME
+from tools.devkit.template import load_template
 
 RECEIVER = "WebhookReceiverFunction"
 
@@ -90,14 +92,14 @@ def reset_moto(endpoint: str) -> None:
 
 
 def deploy(endpoint: str, parameters: dict[str, str] | None = None) -> Deployment:
-    """A fresh moto with the template's resources, and a capture queue on every topic."""
+    """A fresh moto with the template's stack (as tools.devkit.stack.deploy creates it), and a capture queue on
+    every topic."""
     reset_moto(endpoint)
-    deployed = stack.deploy(endpoint, parameters)
-    deployment = Deployment(endpoint, deployed.parameters, deployed.refs, deployed.attributes)
+    deployment = create_stack(Deployment, endpoint, load_template(), parameters or {}, STACK_NAME)
     sns, sqs = deployment.client("sns"), deployment.client("sqs")
-    for name in resources_of_type(load_template(), "AWS::SNS::Topic"):
+    for name in deployment.of_type("AWS::SNS::Topic"):
         queue_url = sqs.create_queue(QueueName=f"capture-{name}")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        stack.subscribe(sns, deployment.refs[name], "sqs", queue_arn)
+        subscribe(sns, deployment.refs[name], "sqs", queue_arn)
         deployment.capture_queues[name] = queue_url
     return deployment

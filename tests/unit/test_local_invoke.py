@@ -11,7 +11,8 @@ import pytest
 
 from tools.build import lambda_image
 from tools.build.local_invoke import choose_image, env_file
-from tools.devkit.emulator import ACCOUNT, REGION
+from tools.devkit.cloudformation import package, transformed
+from tools.devkit.emulator import ACCOUNT, REGION, STACK_NAME
 from tools.devkit.paths import EVENTS, ROOT
 from tools.devkit.stack import Deployment
 from tools.devkit.template import load_template
@@ -83,10 +84,23 @@ def test_the_offline_image_is_named_by_its_content_never_as_the_aws_image() -> N
     )
 
 
+def a_deployment() -> Deployment:
+    """The transformed template as a created stack would hold it, with names as CloudFormation makes them up."""
+    parameters = {"PpsIssuer": "https://pps.example.com", "PpsAudience": "pps-webhooks"}
+    template = transformed(package(load_template(), lambda key, body: None), parameters)
+    names = {name: f"{STACK_NAME}-{name}-1A2B3C" for name in template["Resources"]}
+    arns = {
+        name: f"arn:aws:sns:{REGION}:{ACCOUNT}:{names[name]}"
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SNS::Topic"
+    }
+    source = load_template()
+    return Deployment("http://127.0.0.1:1", STACK_NAME, "stack-id", parameters, source, template, {}, names | arns)
+
+
 def test_the_env_file_adds_what_the_readme_tells_a_user_to_add() -> None:
-    names = {name: name for name in load_template()["Resources"]}
-    arns = {name: f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}" for name in names if name.endswith("Topic")}
-    deployment = Deployment("http://127.0.0.1:1", {}, refs={**names, **arns})
+    deployment = a_deployment()
+    names = deployment.physical_ids
     env_json = json.loads((EVENTS / "env.json").read_text())
 
     env = env_file(deployment, "http://moto.local:4566")
@@ -94,15 +108,15 @@ def test_the_env_file_adds_what_the_readme_tells_a_user_to_add() -> None:
     receiver = env.pop("WebhookReceiverFunction")
     assert receiver == {
         **env_json["WebhookReceiverFunction"],
-        "IDEMPOTENCY_TABLE": "IdempotencyTable",
-        "PAYLOAD_BUCKET": "PayloadBucket",
+        "IDEMPOTENCY_TABLE": names["IdempotencyTable"],
+        "PAYLOAD_BUCKET": names["PayloadBucket"],
         "TOPIC_ARNS": json.dumps(
-            {"orders/placed": arns["OrdersPlacedTopic"], "orders/updated": arns["OrdersUpdatedTopic"]}
+            {"orders/placed": names["OrdersPlacedTopic"], "orders/updated": names["OrdersUpdatedTopic"]}
         ),
-        "UNROUTED_TOPIC_ARN": arns["UnroutedTopic"],
+        "UNROUTED_TOPIC_ARN": names["UnroutedTopic"],
         "AWS_ENDPOINT_URL": "http://moto.local:4566",
     }
     assert env == {
-        consumer: {"ORDERS_TABLE": "OrdersTable", "AWS_ENDPOINT_URL": "http://moto.local:4566"}
+        consumer: {"ORDERS_TABLE": names["OrdersTable"], "AWS_ENDPOINT_URL": "http://moto.local:4566"}
         for consumer in ("OrdersPlacedFunction", "OrdersUpdatedFunction")
     }

@@ -5,10 +5,11 @@
 2. `sam build` for this machine's architecture (the Architecture parameter; arm64 in AWS) into
    .aws-sam/local-invoke: natively, since under arm64 emulation (qemu) no function starts within its timeout,
    and apart from `make build`'s output, which is what gets deployed.
-3. moto with the template's resources (tools.devkit.stack), listening only where the functions' containers reach it.
+3. moto with the template's stack (tools.devkit.stack), listening only where the functions' containers reach it.
 4. `sam local invoke` for each sample, in the README's order, with events/env.json plus what the README tells a
-   user to add (the resources' names, here moto's, and AWS_ENDPOINT_URL). The command, the documented outcome
-   as checked in moto (tools.devkit.sample_outcomes) and the time are printed for each.
+   user to add (the resources' names, here as moto's CloudFormation named them, and AWS_ENDPOINT_URL). The
+   command, the documented outcome as checked in moto (tools.devkit.sample_outcomes) and the time are printed for
+   each.
 5. `sam local start-api` with the same options, and the request of one sample sent to it over HTTP.
 
 Environment (optional): ARCH (x86_64 or arm64; default: this machine's), LOCAL_INVOKE_SKIP_WITHOUT_DOCKER=1
@@ -37,8 +38,8 @@ import docker.errors
 from moto.server import ThreadedMotoServer
 
 from tools.build import lambda_image
+from tools.devkit import dev_key, stack
 from tools.devkit import samples as events
-from tools.devkit import stack
 from tools.devkit.emulator import CREDENTIALS, REGION, can_bind, free_port, moto_server, use_emulator
 from tools.devkit.paths import EVENTS, ROOT
 from tools.devkit.sample_outcomes import NotAsDocumented, SampleOutcomes
@@ -137,7 +138,8 @@ def main() -> int:
     say(f"moto: {moto.endpoint}, reached from the containers as {moto.container_endpoint} (network {NETWORK})")
     try:
         use_emulator(moto.endpoint)
-        deployment = stack.deploy(moto.endpoint)
+        # Whom the receiver trusts: the development key that signed the samples (events/env.json says so too).
+        deployment = stack.deploy(moto.endpoint, {"PpsIssuer": dev_key.ISSUER, "PpsAudience": dev_key.AUDIENCE})
         outcomes = SampleOutcomes.watching(deployment)
         write_env_file(deployment, moto.container_endpoint)
         passed = invoke_samples(outcomes, image, architecture, moto)

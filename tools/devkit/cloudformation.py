@@ -1,10 +1,13 @@
-"""template.yaml as `sam deploy` hands it to CloudFormation, created as a stack in moto.
+"""template.yaml as `sam deploy` hands it to CloudFormation, created as a stack in moto: the one path from the
+template to anything that imitates AWS (the deploy rehearsal, the local run, the tests, the bench, local-invoke).
 
 Packaged as `sam package` does (each CodeUri/ContentUri directory zipped to S3, the property rewritten to its
 s3:// location), transformed by the SAM translator as CloudFormation's AWS::Serverless transform does, then
 created with CreateStack. Moto's CloudFormation cannot create every resource type: those resources are left
 out of the created stack, each with its reason, and a reference to one from a created resource becomes a
-placeholder ARN, so the rest can still be created and checked.
+placeholder ARN, so the rest can still be created and checked. What the callers need of the left-out ones is
+created here instead, once (`_fill_in`), and moto's own Lambda is kept from running the functions
+(`_take_over_polling`): whoever creates the stack runs them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,9 @@ _LOCAL_CODE = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVe
 _SESSION = boto3.session.Session(region_name=REGION)
 
 
+@cache
 def client(endpoint: str, service: str) -> Any:
+    """One client per emulator and service for the whole process (clients are thread-safe, and slow to make)."""
     return _SESSION.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
 
@@ -181,13 +186,22 @@ class StackResolver(Resolver):
 @dataclass
 class Stack:
     endpoint: str
+    name: str
     stack_id: str
     parameters: dict[str, str]
+    source: dict[str, Any]
+    """The SAM template it was created from, as written (local CodeUri directories)."""
     template: dict[str, Any]
-    """The transformed template: what CloudFormation creates from template.yaml."""
+    """The transformed template: what CloudFormation creates from the source."""
     left_out: dict[str, str]
-    """Logical id -> why the rehearsal could not create it."""
+    """Logical id -> why moto's CloudFormation could not create it."""
     physical_ids: dict[str, str] = field(default_factory=dict)
+    """Logical id -> physical id of each resource moto's CloudFormation created."""
+    filled_in: dict[str, str] = field(default_factory=dict)
+    """Logical id -> physical id of each left-out resource created here instead, through its service's API."""
+    event_source_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Logical id -> each event source mapping's configuration as CloudFormation created it (before
+    `_take_over_polling` disabled moto's own polling of it)."""
 
     def client(self, service: str) -> Any:
         return client(self.endpoint, service)
@@ -196,6 +210,28 @@ class Stack:
     def resources(self) -> dict[str, dict[str, Any]]:
         resources: dict[str, dict[str, Any]] = self.template["Resources"]
         return resources
+
+    @property
+    def refs(self) -> dict[str, str]:
+        """What `!Ref <logical id>` gives: table and bucket names, topic ARNs, queue URLs, function names; a
+        placeholder ARN for what was left out."""
+        return {**{name: placeholder(name) for name in self.left_out}, **self.physical_ids, **self.filled_in}
+
+    @cached_property
+    def attributes(self) -> Mapping[str, str]:
+        """What `!GetAtt <logical id>.<attribute>` gives, keyed "<logical id>.<attribute>"."""
+        return _StackAttributes(self)
+
+    def resolver(self) -> StackResolver:
+        return StackResolver(
+            self.template,
+            refs=self.refs,
+            attributes=self.attributes,
+            parameters=self.parameters,
+            region=REGION,
+            account=ACCOUNT,
+            stack_name=self.name,
+        )
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         """The template's resources of that type that CloudFormation creates (conditions applied)."""
@@ -207,27 +243,14 @@ class Stack:
 
     def is_created(self, logical_id: str) -> bool:
         condition = self.resources[logical_id].get("Condition")
-        return condition is None or self.resolver.condition(condition)
-
-    @cached_property
-    def resolver(self) -> StackResolver:
-        refs = {**self.physical_ids, **{name: placeholder(name) for name in self.left_out}}
-        return StackResolver(
-            self.template,
-            refs=refs,
-            attributes=_StackAttributes(self),
-            parameters=self.parameters,
-            region=REGION,
-            account=ACCOUNT,
-            stack_name=STACK_NAME,
-        )
+        return condition is None or self.resolver().condition(condition)
 
     def parameter(self, name: str) -> str:
         return self.parameters.get(name, str(self.template["Parameters"][name].get("Default", "")))
 
     def properties(self, logical_id: str) -> dict[str, Any]:
         """A resource's properties as CloudFormation would pass them: intrinsics resolved against this stack."""
-        resolved: dict[str, Any] = self.resolver.resolve(self.resources[logical_id].get("Properties", {}))
+        resolved: dict[str, Any] = self.resolver().resolve(self.resources[logical_id].get("Properties", {}))
         return resolved
 
     def attribute(self, logical_id: str, attribute: str) -> str:
@@ -236,16 +259,35 @@ class Stack:
         resource_type = self.resources[logical_id]["Type"]
         reader = _ATTRIBUTES.get((resource_type, attribute))
         if reader is None:
-            raise KeyError(f"{logical_id}.{attribute}: the rehearsal cannot read {resource_type}.{attribute} yet")
+            raise KeyError(f"{logical_id}.{attribute}: cannot read {resource_type}.{attribute} yet")
         return reader(self, self.physical_ids[logical_id])
 
-    def logical_id_of(self, physical: str) -> str | None:
-        """The logical id of the created resource with this physical id or ARN."""
+    def logical_id_of(self, physical: str, resource_type: str | None = None) -> str | None:
+        """The logical id of the created resource (of that type) with this physical id or ARN."""
         for name, physical_id in self.physical_ids.items():
-            has_arn = (self.resources[name]["Type"], "Arn") in _ATTRIBUTES
+            created_type = self.resources[name]["Type"]
+            if resource_type not in (None, created_type):
+                continue
+            has_arn = (created_type, "Arn") in _ATTRIBUTES
             if physical_id and physical in (physical_id, self.attribute(name, "Arn") if has_arn else None):
                 return name
         return None
+
+    def routes(self) -> dict[str, tuple[str, str]]:
+        """Each HTTP API route ("POST /webhooks", "ANY /orders", "$default") -> the ARN of the function it
+        invokes, and the payload format version."""
+        found: dict[str, tuple[str, str]] = {}
+        for api in self.of_type("AWS::ApiGatewayV2::Api"):
+            for path, methods in self.properties(api).get("Body", {}).get("paths", {}).items():
+                for method, operation in methods.items():
+                    integration = operation.get("x-amazon-apigateway-integration", {})
+                    if integration.get("type") != "aws_proxy" or "/functions/" not in integration.get("uri", ""):
+                        continue
+                    function = integration["uri"].split("/functions/", 1)[1].removesuffix("/invocations")
+                    verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+                    key = "$default" if path.lstrip("/") == "$default" else f"{verb} {path}"
+                    found[key] = (function, str(integration.get("payloadFormatVersion", "1.0")))
+        return found
 
 
 def _sqs_arn(url: str) -> str:
@@ -270,29 +312,84 @@ _ATTRIBUTES: dict[tuple[str, str], Callable[[Stack, str], str]] = {
 }
 
 
-def create_stack(endpoint: str, source: Mapping[str, Any], parameters: Mapping[str, str]) -> Stack:
-    """Package, transform and create `source` (a SAM template) as a CloudFormation stack in moto."""
+@dataclass(frozen=True)
+class _Prepared:
+    template: dict[str, Any]
+    left_out: dict[str, str]
+    archives: dict[str, bytes]
+    """Artifact key -> body: the packaged code, and the template CreateStack reads."""
+
+
+@cache
+def _prepared(source: str, parameters: tuple[tuple[str, str], ...]) -> _Prepared:
+    """Packaged and transformed once per source and parameter set in a process: the translator is pure, and the
+    code does not change under a running process (the local run imports it from its directories anyway)."""
+    archives: dict[str, bytes] = {}
+    template = transformed(package(json.loads(source), archives.__setitem__), dict(parameters))
+    left_out = unsupported_by_moto(template)
+    archives["template.json"] = json.dumps(without(template, left_out)).encode()
+    return _Prepared(template, left_out, archives)
+
+
+def create_stack[S: Stack](
+    kind: type[S], endpoint: str, source: Mapping[str, Any], parameters: Mapping[str, str], name: str = STACK_NAME
+) -> S:
+    """Package, transform and create `source` (a SAM template) as the CloudFormation stack `name` in moto; then
+    fill in what moto's CloudFormation left out and take over the functions' event source mappings."""
+    prepared = _prepared(json.dumps(source), tuple(sorted(parameters.items())))
     s3 = client(endpoint, "s3")
     s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
-
-    def upload(key: str, body: bytes) -> None:
+    for key, body in prepared.archives.items():
         s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=body)
-
-    template = transformed(package(source, upload), parameters)
-    left_out = unsupported_by_moto(template)
-    # Over 51,200 bytes a template must go through S3, as `sam deploy` sends it.
-    upload("template.json", json.dumps(without(template, left_out)).encode())
     cloudformation = client(endpoint, "cloudformation")
+    # Over 51,200 bytes a template must go through S3, as `sam deploy` sends it.
     stack_id: str = cloudformation.create_stack(
-        StackName=STACK_NAME,
+        StackName=name,
         TemplateURL=f"https://{ARTIFACTS_BUCKET}.s3.amazonaws.com/template.json",
         Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )["StackId"]
-    stack = Stack(endpoint, stack_id, dict(parameters), template, left_out)
+    template, left_out = copy.deepcopy(prepared.template), dict(prepared.left_out)
+    stack = kind(endpoint, name, stack_id, dict(parameters), copy.deepcopy(dict(source)), template, left_out)
     for resource in cloudformation.describe_stack_resources(StackName=stack_id)["StackResources"]:
         stack.physical_ids[resource["LogicalResourceId"]] = resource.get("PhysicalResourceId") or ""
+    _fill_in(stack)
+    _take_over_polling(stack)
     return stack
+
+
+def _fill_in(stack: Stack) -> None:
+    """The left-out resources that webhooks flow through, created through their service's API as CloudFormation
+    would: each SNS subscription of a queue of this stack (the consumers' queues).
+
+    Not emulated: the HTTP API and subscriptions to a function (whoever runs the functions serves and delivers
+    those), the archive's Firehose stream and its subscriptions, e-mail, alarms, metric filters and policies.
+    """
+    for subscription in subscriptions(stack):
+        queue = stack.logical_id_of(subscription.endpoint, "AWS::SQS::Queue")
+        if subscription.from_template and subscription.protocol == "sqs" and queue is not None:
+            stack.filled_in[subscription.logical_id] = subscribe(
+                stack.client("sns"),
+                subscription.topic_arn,
+                subscription.protocol,
+                subscription.endpoint,
+                subscription.attributes,
+            )
+
+
+def _take_over_polling(stack: Stack) -> None:
+    """Disable moto's polling of each event source mapping, once its configuration as created is recorded: moto's
+    Lambda would take every message sent to the queue and run the function in Docker (without Docker, fail it,
+    counting a receive towards maxReceiveCount). Whoever created the stack polls instead, as Lambda would
+    (tools.local.pollers in the local run; the tests and the rehearsal invoke the consumers themselves)."""
+    aws_lambda = stack.client("lambda")
+    for name in stack.of_type("AWS::Lambda::EventSourceMapping"):
+        if name in stack.left_out:
+            continue
+        created = aws_lambda.get_event_source_mapping(UUID=stack.physical_ids[name])
+        created.pop("ResponseMetadata", None)
+        stack.event_source_mappings[name] = created
+        aws_lambda.update_event_source_mapping(UUID=stack.physical_ids[name], Enabled=False)
 
 
 _SUBSCRIPTION_ATTRIBUTES = (
@@ -359,12 +456,16 @@ def _attribute(value: Any) -> str:
     return str(value)
 
 
-def subscribe(stack: Stack, subscription: Subscription) -> None:
-    """Create a subscription moto's CloudFormation could not, through the SNS API, as CloudFormation would."""
-    stack.client("sns").subscribe(
-        TopicArn=subscription.topic_arn,
-        Protocol=subscription.protocol,
-        Endpoint=subscription.endpoint,
-        Attributes=subscription.attributes,
+def subscribe(
+    sns: Any, topic_arn: str, protocol: str, endpoint: str, attributes: Mapping[str, Any] | None = None
+) -> str:
+    """Subscribe through the SNS API; `attributes` (RawMessageDelivery, FilterPolicy, RedrivePolicy...) as SNS
+    takes them or as a template writes them (true, policies as objects); None leaves one unset."""
+    arn: str = sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol=protocol,
+        Endpoint=endpoint,
+        Attributes={key: _attribute(value) for key, value in (attributes or {}).items() if value is not None},
         ReturnSubscriptionArn=True,
-    )
+    )["SubscriptionArn"]
+    return arn

@@ -109,8 +109,8 @@ def _http_api(transport: Mapping[str, str | None], headers: Mapping[str, str], r
     # HTTP APIs deliver header names lower-cased; Content-Length is the body's own (the sample's, not the caller's).
     sent = {name.lower(): value for name, value in transport.items() if value is not None and name != "Content-Length"}
     sent.update({name.lower(): value for name, value in headers.items()})
-    if transport["Content-Length"] is not None:
-        sent["content-length"] = transport["Content-Length"]
+    if transport.get("Content-Length") is not None:
+        sent["content-length"] = str(transport["Content-Length"])
     return {
         "version": "2.0",
         "routeKey": "POST /webhooks",

@@ -65,13 +65,15 @@ class Function:
     environment: Mapping[str, str]
     timeout_seconds: float
     memory_mb: int
+    function_name: str
+    """Its name in the stack (CloudFormation's), as its context gives it."""
 
     @property
     def name(self) -> str:
         return self.spec.logical_id
 
     def invoke(self, event: dict[str, Any]) -> Invocation:
-        context = LambdaContext(f"{STACK_NAME}-{self.name}", self.memory_mb, self.timeout_seconds)
+        context = LambdaContext(self.function_name, self.memory_mb, self.timeout_seconds)
         with _turns:
             problems: list[str] = []
             _problems.current = problems
@@ -103,6 +105,7 @@ def load(deployment: Deployment, spec: FunctionSpec, environment: Mapping[str, s
         dict(environment),
         timeout_seconds=int(_setting(deployment, spec.logical_id, "Timeout", 3)),
         memory_mb=int(_setting(deployment, spec.logical_id, "MemorySize", 128)),
+        function_name=deployment.refs.get(spec.logical_id) or f"{STACK_NAME}-{spec.logical_id}",
     )
 
 

@@ -11,9 +11,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from tools.devkit.cloudformation import subscribe
 from tools.devkit.paths import EVENTS
 from tools.devkit.samples import PLACED_ID, UPDATED_ID, Sample
-from tools.devkit.stack import Deployment, subscribe
+from tools.devkit.stack import Deployment
 from tools.examples.orders import read_orders
 
 ORDER = ("OU1243", "ORD-1001")
@@ -45,7 +46,7 @@ class SampleOutcomes:
         sqs = deployment.client("sqs")
         reader: str = sqs.create_queue(QueueName="UnroutedReader")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=reader, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        subscribe(deployment.client("sns"), deployment.refs["UnroutedTopic"], "sqs", arn, raw=True)
+        subscribe(deployment.client("sns"), deployment.refs["UnroutedTopic"], "sqs", arn, {"RawMessageDelivery": True})
         return cls(
             deployment,
             {

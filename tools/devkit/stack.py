@@ -1,23 +1,20 @@
-"""template.yaml's resources, created in an AWS emulator (moto) as CloudFormation would create them.
+"""template.yaml deployed to an AWS emulator (moto) as `sam deploy` deploys it, and what runs its functions reads.
 
-Tables, buckets, topics, queues (with their redrive policies) and queue subscriptions (with their
-raw-delivery and filter-policy settings) are made from their definitions in the template, and each function's
-environment is the template's own, resolved against them: the local run and the tests cannot drift from
-what `sam deploy` creates.
+The stack is created the one way the deploy rehearsal creates it (tools.devkit.cloudformation: the SAM translator,
+then moto's CloudFormation), so the local run and the tests cannot drift from what `sam deploy` creates. Physical
+names are CloudFormation's own (pps-webhooks-OrdersTable-1A2B3C...): read them from `refs`, never guess them.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from tools.devkit.emulator import ACCOUNT, REGION
+from tools.devkit.cloudformation import Stack, create_stack
+from tools.devkit.emulator import STACK_NAME
 from tools.devkit.paths import ROOT
-from tools.devkit.template import Resolver, declared_environment, load_template, resources_of_type
+from tools.devkit.template import load_template
 
 
 @dataclass(frozen=True)
@@ -26,137 +23,55 @@ class FunctionSpec:
     code_dir: Path
     handler: str
     events: dict[str, dict[str, Any]]
-    """The function's SAM events (Type + Properties), intrinsics resolved."""
+    """Its event sources in the created stack, each by its logical id, read as the SAM event (Type + Properties,
+    resolved) it is equivalent to: HttpApi routes, SQS event source mappings, SNS subscriptions."""
 
 
 @dataclass
-class Deployment:
-    endpoint: str
-    parameters: dict[str, str]
-    refs: dict[str, str] = field(default_factory=dict)
-    """What `!Ref <logical id>` gives: table and bucket names, topic ARNs, queue URLs."""
-    attributes: dict[str, str] = field(default_factory=dict)
-    """What `!GetAtt <logical id>.<attribute>` gives."""
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)  # type: ignore[call-overload]
-
-    def resolver(self) -> Resolver:
-        return Resolver(load_template(), refs=self.refs, attributes=self.attributes, parameters=self.parameters)
+class Deployment(Stack):
+    """The created stack, as whoever runs its functions reads it: each function's code, environment and events."""
 
     def environment(self, function: str) -> dict[str, str]:
-        """The function's environment as CloudFormation would set it (Globals first)."""
-        variables = declared_environment(load_template(), function)
+        """The function's environment as CloudFormation sets it (the SAM translator merged the Globals in)."""
+        variables = self.resources[function]["Properties"].get("Environment", {}).get("Variables", {})
         return {name: str(value) for name, value in self.resolver().resolve(variables).items()}
 
     def functions(self) -> list[FunctionSpec]:
-        resolver = self.resolver()
+        events: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.of_type("AWS::Lambda::Function")}
+        for key, (arn, version) in self.routes().items():
+            method, _, path = key.partition(" ")
+            route = {"Method": method, "Path": path, "PayloadFormatVersion": version} if path else {}
+            self._add(events, arn, key, {"Type": "HttpApi", "Properties": route})
+        for name, mapping in self.event_source_mappings.items():
+            if mapping["EventSourceArn"].startswith("arn:aws:sqs:"):
+                settings = ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes")
+                sqs = {"Queue": mapping["EventSourceArn"], **{key: mapping[key] for key in settings if key in mapping}}
+                # As created: this process disabled moto's own polling of it (cloudformation._take_over_polling).
+                sqs["Enabled"] = mapping.get("State") == "Enabled"
+                self._add(events, mapping["FunctionArn"], name, {"Type": "SQS", "Properties": sqs})
+        for name, subscription in self.of_type("AWS::SNS::Subscription").items():
+            if subscription["Properties"].get("Protocol") == "lambda":
+                properties = self.properties(name)
+                sns = {"Topic": properties["TopicArn"]}
+                sns |= {key: properties[key] for key in ("FilterPolicy", "FilterPolicyScope") if key in properties}
+                self._add(events, properties["Endpoint"], name, {"Type": "SNS", "Properties": sns})
         return [
-            FunctionSpec(
-                logical_id=name,
-                code_dir=ROOT / resource["Properties"]["CodeUri"],
-                handler=resource["Properties"]["Handler"],
-                events={**resolver.resolve(resource["Properties"].get("Events", {})), **self._queue_mappings(name)},
-            )
-            for name, resource in resources_of_type(load_template(), "AWS::Serverless::Function").items()
+            FunctionSpec(name, self._code_dir(name), self.resources[name]["Properties"]["Handler"], function_events)
+            for name, function_events in events.items()
         ]
 
-    def _queue_mappings(self, function: str) -> dict[str, dict[str, Any]]:
-        """Event source mappings declared as resources, read as the SAM SQS events they are equivalent to."""
-        events = {}
-        for name, mapping in resources_of_type(load_template(), "AWS::Lambda::EventSourceMapping").items():
-            props = self.resolver().resolve(mapping["Properties"])
-            if mapping["Properties"].get("FunctionName") == {"Ref": function} and ":sqs:" in props["EventSourceArn"]:
-                settings = ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "Enabled")
-                events[name] = {
-                    "Type": "SQS",
-                    "Properties": {"Queue": props["EventSourceArn"], **{k: props[k] for k in settings if k in props}},
-                }
-        return events
+    def _add(self, events: dict[str, dict[str, dict[str, Any]]], arn: str, key: str, event: dict[str, Any]) -> None:
+        function = self.logical_id_of(arn, "AWS::Lambda::Function")
+        if function in events:
+            events[function][key] = event
+
+    def _code_dir(self, function: str) -> Path:
+        """Where `sam package` zipped the function's code from."""
+        properties = self.source["Resources"][function]["Properties"]
+        globals_ = self.source.get("Globals", {}).get("Function", {})
+        return ROOT / str(properties.get("CodeUri") or globals_["CodeUri"])
 
 
 def deploy(endpoint: str, parameters: dict[str, str] | None = None) -> Deployment:
-    """Create the template's resources (named after their logical ids) in the emulator at `endpoint`."""
-    template = load_template()
-    deployment = Deployment(endpoint=endpoint, parameters=dict(parameters or {}))
-    dynamodb, s3, sns, sqs = (deployment.client(name) for name in ("dynamodb", "s3", "sns", "sqs"))
-    refs, attributes = deployment.refs, deployment.attributes
-
-    for name, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
-        props = resource["Properties"]
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=props["KeySchema"],
-            AttributeDefinitions=props["AttributeDefinitions"],
-            BillingMode=props["BillingMode"],
-        )
-        if "TimeToLiveSpecification" in props:
-            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
-        refs[name] = name
-        attributes[f"{name}.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
-
-    for name in resources_of_type(template, "AWS::S3::Bucket"):
-        bucket = f"{name.lower()}-{ACCOUNT}"
-        s3.create_bucket(Bucket=bucket)
-        refs[name] = bucket
-        attributes[f"{name}.Arn"] = f"arn:aws:s3:::{bucket}"
-
-    for name in resources_of_type(template, "AWS::SNS::Topic"):
-        refs[name] = sns.create_topic(Name=name)["TopicArn"]
-        attributes[f"{name}.TopicName"] = name
-        attributes[f"{name}.Arn"] = refs[name]
-
-    queues = resources_of_type(template, "AWS::SQS::Queue")
-    # Dead-letter queues first: a queue's redrive policy names its DLQ's ARN.
-    for name in sorted(queues, key=lambda queue: "RedrivePolicy" in queues[queue].get("Properties", {})):
-        props = deployment.resolver().resolve(queues[name].get("Properties", {}))
-        queue_attributes = {"VisibilityTimeout": str(props.get("VisibilityTimeout", 30))}
-        if "RedrivePolicy" in props:
-            queue_attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
-        refs[name] = sqs.create_queue(QueueName=name, Attributes=queue_attributes)["QueueUrl"]
-        attributes[f"{name}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
-        attributes[f"{name}.QueueName"] = name
-        attributes[f"{name}.QueueUrl"] = refs[name]
-
-    for name, resource in resources_of_type(template, "AWS::SNS::Subscription").items():
-        # Only queue subscriptions are emulated: the archive's Firehose stream and e-mail are not.
-        if resource["Properties"]["Protocol"] != "sqs":
-            continue
-        props = deployment.resolver().resolve(resource["Properties"])
-        refs[name] = subscribe(
-            sns,
-            props["TopicArn"],
-            props["Protocol"],
-            props["Endpoint"],
-            raw=bool(props.get("RawMessageDelivery")),
-            filter_policy=props.get("FilterPolicy"),
-            filter_policy_scope=props.get("FilterPolicyScope"),
-        )
-    for name in template["Resources"]:
-        refs.setdefault(name, name)  # not emulated (HTTP API, layers, log groups...), but still referenced
-    return deployment
-
-
-def subscribe(
-    sns: Any,
-    topic_arn: str,
-    protocol: str,
-    endpoint: str,
-    *,
-    raw: bool = False,
-    filter_policy: dict[str, Any] | None = None,
-    filter_policy_scope: str | None = None,
-) -> str:
-    subscription_attributes = {"RawMessageDelivery": "true" if raw else "false"}
-    if filter_policy:
-        subscription_attributes["FilterPolicy"] = json.dumps(filter_policy)
-    if filter_policy_scope:
-        subscription_attributes["FilterPolicyScope"] = filter_policy_scope
-    arn: str = sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol=protocol,
-        Endpoint=endpoint,
-        Attributes=subscription_attributes,
-        ReturnSubscriptionArn=True,
-    )["SubscriptionArn"]
-    return arn
+    """template.yaml created as the stack pps-webhooks in the emulator at `endpoint`."""
+    return create_stack(Deployment, endpoint, load_template(), parameters or {}, STACK_NAME)

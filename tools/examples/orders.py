@@ -1,28 +1,35 @@
-"""`make orders`: the OrdersTable of the local run (`make run`), as a table.
-
-Also the one-line summary of an order the local run prints after a consumer processed a webhook.
+"""The example consumers' own view of their work: `make orders` (the OrdersTable of the local run, as a table),
+and the line the local run prints after one of them processed a webhook (a `pps_webhooks.local_views` entry point:
+the local run itself knows no consumer).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import click
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-from tools.devkit.emulator import REGION
+from tools.devkit.emulator import REGION, STACK_NAME
+from tools.devkit.invoker import Function
+from tools.devkit.stack import Deployment
+from tools.local.views import View
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TABLE = "OrdersTable"  # tools.devkit.stack names each table after its logical id
+TABLE = "OrdersTable"  # the logical id: CloudFormation names the table itself, so its name is read from the stack
 DEFAULT_AWS_PORT = 4566
 COLUMNS = {"tenantId": "Tenant", "orderId": "Order", "status": "Status", "lastEventAt": "Last event at"}
 BOOKKEEPING = {"placedAt", "lastEventAtNs", "lastWebhookId"}
@@ -30,8 +37,21 @@ _deserializer = TypeDeserializer()
 
 
 def dynamodb_client(endpoint: str) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
+    client: DynamoDBClient = _local_client("dynamodb", endpoint)
+    return client
+
+
+def table_name(endpoint: str) -> str:
+    """OrdersTable's name in the local run's stack."""
+    detail = _local_client("cloudformation", endpoint).describe_stack_resource(
+        StackName=STACK_NAME, LogicalResourceId=TABLE
+    )["StackResourceDetail"]
+    return str(detail["PhysicalResourceId"])
+
+
+def _local_client(service: str, endpoint: str) -> Any:
+    return boto3.client(  # type: ignore[call-overload]
+        service,
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="local",
@@ -40,7 +60,7 @@ def dynamodb_client(endpoint: str) -> DynamoDBClient:
     )
 
 
-def read_orders(dynamodb: DynamoDBClient, table: str = TABLE) -> list[dict[str, Any]]:
+def read_orders(dynamodb: DynamoDBClient, table: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
     for page in pages:
@@ -56,7 +76,7 @@ def summary(item: Mapping[str, Any]) -> str:
     )
 
 
-def describe_delivery(dynamodb: DynamoDBClient, table: str = TABLE) -> Callable[[Mapping[str, str], str], str | None]:
+def describe_delivery(dynamodb: DynamoDBClient, table: str) -> Callable[[Mapping[str, str], str], str | None]:
     """For the local run: what OrdersTable holds for a webhook's order once a consumer processed it."""
 
     def describe(attributes: Mapping[str, str], body: str) -> str | None:
@@ -82,22 +102,32 @@ def describe_delivery(dynamodb: DynamoDBClient, table: str = TABLE) -> Callable[
     return describe
 
 
-def render(items: Sequence[Mapping[str, Any]]) -> str:
-    """A plain-text table: the key columns, then every other field of the body as name=value."""
-    rows = [[*COLUMNS.values(), "Other fields"]]
+def render(items: Sequence[Mapping[str, Any]], title: str) -> Table:
+    """The key columns, then every other field of the body as name=value."""
+    table = Table(*COLUMNS.values(), "Other fields", title=title, title_justify="left", box=box.SIMPLE_HEAD)
     for item in items:
         others = ", ".join(
             f"{name}={_text(value)}"
             for name, value in sorted(item.items())
             if name not in COLUMNS and name not in BOOKKEEPING
         )
-        rows.append([*(_text(item.get(name, "-")) for name in COLUMNS), others])
-    widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, [*widths, 0], strict=True)).rstrip() for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * width for width in [*widths, len(rows[0][-1])]))
-    return "\n".join(lines)
+        # Values are the webhooks' own text: never read as rich markup.
+        table.add_row(*(Text(_text(item.get(name, "-"))) for name in COLUMNS), Text(others))
+    return table
+
+
+def local_view(deployment: Deployment, functions: Sequence[Function]) -> View | None:
+    """The line after each delivery to a consumer that writes OrdersTable, and `make orders` in the banner's hints."""
+    table = deployment.refs.get(TABLE)
+    if table is None:
+        return None
+    describe = describe_delivery(deployment.client("dynamodb"), table)
+    port = deployment.endpoint.rsplit(":", 1)[-1]
+    command = "make orders" if port == str(DEFAULT_AWS_PORT) else f"make orders LOCAL_AWS_PORT={port}"
+    return View(
+        lines={function.name: describe for function in functions if table in function.environment.values()},
+        hints=[(command, "what the example consumers wrote to OrdersTable")],
+    )
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,24 +142,30 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def main() -> int:
-    endpoint = f"http://127.0.0.1:{os.environ.get('LOCAL_AWS_PORT') or DEFAULT_AWS_PORT}"
+@click.command(help=__doc__)
+@click.option(
+    "--aws-port",
+    envvar="LOCAL_AWS_PORT",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_AWS_PORT,
+    show_default=True,
+    show_envvar=True,
+    help="Where the local run's moto listens on 127.0.0.1.",
+)
+def main(aws_port: int) -> None:
+    endpoint = f"http://127.0.0.1:{aws_port}"
+    console = Console(soft_wrap=True)
     try:
-        items = read_orders(dynamodb_client(endpoint))
+        table = table_name(endpoint)
+        items = read_orders(dynamodb_client(endpoint), table)
     except EndpointConnectionError:
-        print(f"The local run is not running: nothing answers at {endpoint}.", file=sys.stderr)  # noqa: T201
-        print("Start it in another terminal with `make run`.", file=sys.stderr)  # noqa: T201
-        return 1
+        click.echo(f"The local run is not running: nothing answers at {endpoint}.", err=True)
+        click.echo("Start it in another terminal with `make run`.", err=True)
+        sys.exit(1)
     except ClientError as error:
-        print(f"{endpoint} answers, but has no {TABLE}: is it `make run`? ({error})", file=sys.stderr)  # noqa: T201
-        return 1
+        click.echo(f"{endpoint} answers, but has no {TABLE}: is it `make run`? ({error})", err=True)
+        sys.exit(1)
     if not items:
-        print(f"{TABLE} is empty. Send a webhook with `make send`, then try again.")  # noqa: T201
-        return 0
-    print(f"{TABLE} at {endpoint}: {len(items)} order{'s' if len(items) != 1 else ''}\n")  # noqa: T201
-    print(render(items))  # noqa: T201 - a command-line tool's output
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        click.echo(f"{TABLE} is empty. Send a webhook with `make send`, then try again.")
+        return
+    console.print(render(items, f"{TABLE} ({table}) at {endpoint}: {len(items)} order{'s' if len(items) != 1 else ''}"))

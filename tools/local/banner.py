@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from tools.devkit import dev_key
 from tools.devkit.emulator import REGION
 from tools.devkit.stack import Deployment
-from tools.devkit.template import load_template, resources_of_type
-from tools.examples.orders import DEFAULT_AWS_PORT
 from tools.local.http_api import JWKS_PATH, HttpApi
 from tools.local.pollers import Poller
 from tools.local.send import DEFAULT_URL, Webhook, pps_timestamp, sample_body
@@ -20,9 +18,15 @@ EXAMPLE_TOKEN_SECONDS = 24 * 3600
 
 
 def banner(
-    deployment: Deployment, api: HttpApi, pollers: Sequence[Poller], trust: Mapping[str, str], log_level: str
+    deployment: Deployment,
+    api: HttpApi,
+    pollers: Sequence[Poller],
+    trust: Mapping[str, str],
+    log_level: str,
+    hints: Sequence[tuple[str, str]] = (),
 ) -> str:
-    lines = ["", "pps-webhooks is running locally: template.yaml's resources in moto, the real handlers here.", ""]
+    """What runs where, and what to try; `hints` are the project's views' own (command, what it shows)."""
+    lines = ["", "pps-webhooks is running locally: template.yaml's stack in moto, the real handlers here.", ""]
     rows = [
         ("Webhooks" if n == 0 else "", _route(api.url, key, f.name)) for n, (key, f) in enumerate(api.routes.items())
     ]
@@ -30,8 +34,9 @@ def banner(
         ("JWKS", f"{api.url}{JWKS_PATH}  (the development key's)"),
         ("Trusts", _trust(trust)),
         ("AWS endpoint", f"{deployment.endpoint}  (moto, in memory; region {REGION}, any credentials)"),
-        ("Tables", ", ".join(resources_of_type(load_template(), "AWS::DynamoDB::Table"))),
     ]
+    tables = deployment.of_type("AWS::DynamoDB::Table")
+    rows += [("Tables" if n == 0 else "", f"{name}  {deployment.refs[name]}") for n, name in enumerate(tables)]
     rows += _queues(deployment)
     rows += [("Consumers" if n == 0 else "", f"{p.function.name} <- {p.source}") for n, p in enumerate(pollers)]
     width = max(len(label) for label, _ in rows)
@@ -45,7 +50,7 @@ def banner(
         body=sample_body(),
     )
     order_id = json.loads(example.body)["orderId"]
-    lines += ["", *_try_it(api.url, deployment.endpoint, order_id), "", *_curl(api.url, example), ""]
+    lines += ["", *_try_it(api.url, order_id, hints), "", *_curl(api.url, example), ""]
     shown = "every line" if log_level in ("DEBUG", "INFO") else f"{log_level} and above"
     lines += [
         f"The functions' own JSON logs show {shown} (LOG_LEVEL=INFO make run shows all).",
@@ -71,33 +76,30 @@ def _trust(trust: Mapping[str, str]) -> str:
 
 def _queues(deployment: Deployment) -> list[tuple[str, str]]:
     """Each queue with its dead-letter queue under it."""
-    queues = resources_of_type(load_template(), "AWS::SQS::Queue")
-    resolve = deployment.resolver().resolve
+    queues = deployment.of_type("AWS::SQS::Queue")
     dead_letters = {
-        name: str(resolve(props["RedrivePolicy"])["deadLetterTargetArn"]).rsplit(":", 1)[-1]
-        for name, resource in queues.items()
-        if "RedrivePolicy" in (props := resource.get("Properties", {}))
+        name: deployment.logical_id_of(props["RedrivePolicy"]["deadLetterTargetArn"], "AWS::SQS::Queue")
+        for name in queues
+        if "RedrivePolicy" in (props := deployment.properties(name))
     }
     rows: list[tuple[str, str]] = []
     for name in queues:
         if name in dead_letters.values():
             continue
         rows.append(("Queues" if not rows else "", f"{name}  {deployment.refs[name]}"))
-        if name in dead_letters:
-            rows.append(("", f"  dead letters: {deployment.refs[dead_letters[name]]}"))
+        if (dead_letter_queue := dead_letters.get(name)) is not None:
+            rows.append(("", f"  dead letters: {deployment.refs[dead_letter_queue]}"))
     return rows
 
 
-def _try_it(url: str, aws_endpoint: str, order_id: str) -> list[str]:
+def _try_it(url: str, order_id: str, hints: Sequence[tuple[str, str]]) -> list[str]:
     send = "make send" if f"{url}/webhooks" == DEFAULT_URL else f"make send URL={url}/webhooks"
-    port = aws_endpoint.rsplit(":", 1)[-1]
-    orders = "make orders" if port == str(DEFAULT_AWS_PORT) else f"make orders LOCAL_AWS_PORT={port}"
     update = shlex.quote(json.dumps({"orderId": order_id, "status": "shipped"}, separators=(",", ":")))
     examples = [
         (send, "a signed orders/placed webhook: a new order"),
         (f"{send} REPEAT=2", "the same webhook id twice: the second answer is a duplicate"),
         (f"{send} BODY=not-json", "accepted, then retried and parked in the dead-letter queue"),
-        (orders, "what the consumers wrote to OrdersTable"),
+        *hints,
     ]
     width = max(len(command) for command, _ in examples)
     lines = [f"  {command.ljust(width)}  # {what}" for command, what in examples]

@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tools.devkit import stack
+from tools.devkit.cloudformation import subscribe
 from tools.devkit.events import sns_event, sqs_event
 from tools.devkit.invoker import Function, Invocation
 from tools.devkit.template import load_template
@@ -151,14 +152,8 @@ def _sns(context: _Context, function: Function, event_name: str, properties: Map
     queue = f"local-{function.name}-{event_name}"[:80]
     url = sqs.create_queue(QueueName=queue)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = stack.subscribe(
-        sns,
-        topic_arn,
-        "sqs",
-        queue_arn,
-        filter_policy=properties.get("FilterPolicy"),
-        filter_policy_scope=properties.get("FilterPolicyScope"),
-    )
+    filtering = {name: properties.get(name) for name in ("FilterPolicy", "FilterPolicyScope")}
+    subscription = subscribe(sns, topic_arn, "sqs", queue_arn, filtering)
     dead_letters = _dead_letter_queue(context.deployment, function)
     say = context.say
 
@@ -250,10 +245,10 @@ def _dead_letter_queue(deployment: stack.Deployment, function: Function) -> tupl
 
 
 def _queue_url(deployment: stack.Deployment, arn: str) -> str:
-    """A template queue's URL (its Ref), found by its ARN; any other queue by its name."""
-    for name, ref in deployment.refs.items():
-        if deployment.attributes.get(f"{name}.Arn") == arn:
-            return ref
+    """A stack queue's URL (its Ref), found by its ARN; any other queue by its name."""
+    name = deployment.logical_id_of(arn, "AWS::SQS::Queue")
+    if name is not None:
+        return deployment.refs[name]
     url: str = deployment.client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
     return url
 

@@ -15,19 +15,25 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import click
 
 from tools.devkit import dev_key, invoker, stack
 from tools.devkit.emulator import can_bind, moto_server, use_emulator
-from tools.examples.orders import TABLE, describe_delivery
 from tools.local import pollers as event_sources
 from tools.local.banner import banner
 from tools.local.console import console
 from tools.local.http_api import JWKS_PATH, HttpApi, routes
+from tools.local.views import load_views
 
+TRUST_PARAMETERS = {
+    "PPS_ISSUER": "PpsIssuer",
+    "PPS_AUDIENCE": "PpsAudience",
+    "PPS_JWKS_URI": "PpsJwksUri",
+    "PPS_ALLOWED_TENANTS": "AllowedTenantIds",
+}
+"""The template parameter that sets each of the receiver's trust settings."""
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -108,13 +114,17 @@ def run(settings: Settings) -> int:
     moto = moto_server(port=settings.aws_port)
     threads: list[threading.Thread] = []
     try:
-        deployment = stack.deploy(endpoint)
         trust = settings.trust(api.url + JWKS_PATH)
-        functions = _cold_starts(deployment, settings.log_level, trust)
-        pollers = event_sources.pollers(deployment, functions, say, stop, _order_lines(deployment, functions))
+        # Deployed with the trust it runs with, as `sam deploy --parameter-overrides` would be given it.
+        deployment = stack.deploy(endpoint, {parameter: trust[name] for name, parameter in TRUST_PARAMETERS.items()})
+        functions = _cold_starts(deployment, settings.log_level)
+        views = load_views(deployment, functions)
+        lines = {function: line for view in views for function, line in view.lines.items()}
+        pollers = event_sources.pollers(deployment, functions, say, stop, lines)
         api.serve(routes(functions))
         threads = event_sources.start(pollers)
-        print(banner(deployment, api, pollers, trust, settings.log_level), flush=True)  # noqa: T201
+        hints = [hint for view in views for hint in view.hints]
+        print(banner(deployment, api, pollers, trust, settings.log_level, hints), flush=True)  # noqa: T201
         while not stop.wait(0.5):
             pass
     except ColdStartFailed as failure:
@@ -130,8 +140,8 @@ def run(settings: Settings) -> int:
     return 0
 
 
-def _cold_starts(deployment: stack.Deployment, log_level: str, trust: Mapping[str, str]) -> list[invoker.Function]:
-    """Import every function with its template environment; the receiver's trust settings as configured."""
+def _cold_starts(deployment: stack.Deployment, log_level: str) -> list[invoker.Function]:
+    """Import every function with the environment the stack gave it (the receiver's trust among it)."""
     functions = []
     for spec in deployment.functions():
         environment = {
@@ -139,8 +149,6 @@ def _cold_starts(deployment: stack.Deployment, log_level: str, trust: Mapping[st
             "POWERTOOLS_LOG_LEVEL": log_level,
             "AWS_ENDPOINT_URL": deployment.endpoint,  # the template declares it empty (AWS itself): here, moto
         }
-        if "PPS_ISSUER" in environment:
-            environment.update(trust)
         try:
             functions.append(invoker.load(deployment, spec, environment))
         except Exception as error:  # whatever a module raises at import fails its cold start
@@ -148,12 +156,3 @@ def _cold_starts(deployment: stack.Deployment, log_level: str, trust: Mapping[st
                 f"{spec.logical_id} failed its cold start: {type(error).__name__}: {error}"
             ) from error
     return functions
-
-
-def _order_lines(deployment: stack.Deployment, functions: list[invoker.Function]) -> dict[str, event_sources.Describe]:
-    """For each consumer that writes OrdersTable: a line about the order once it processed a webhook."""
-    table = deployment.refs.get(TABLE)
-    if table is None:
-        return {}
-    describe = describe_delivery(deployment.client("dynamodb"), table)
-    return {function.name: describe for function in functions if table in function.environment.values()}
