@@ -37,7 +37,7 @@ from tests.support.aws_proxy import AwsProxy
 from tests.support.jwks_server import JwksServer
 from tools.build.artifact import runnable_here
 from tools.devkit import dev_key
-from tools.devkit.emulator import free_port
+from tools.devkit.emulator import CREDENTIALS, REGION, free_port
 from tools.devkit.events import api_event, pps_headers
 from tools.devkit.paths import ROOT
 from tools.devkit.stack import deploy
@@ -49,7 +49,6 @@ COLD_ROUNDS = 9
 WARM_BLOCKS = 7
 WARM_WEBHOOKS = 150
 IMPORT_ROUNDS = 9
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}  # nosec B105 # moto accepts any
 TARGETS = {"cold_start_ratio": 1.3, "warm_cpu_ratio": 1.25, "calls_new": 3, "calls_duplicate": 1}
 
 
@@ -83,7 +82,7 @@ def start() -> Environment:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update({**CREDENTIALS, "AWS_DEFAULT_REGION": REGION})
     deployment = deploy(moto_url, {"PpsIssuer": dev_key.ISSUER, "PpsAudience": dev_key.AUDIENCE})
     jwks = JwksServer().start()
     jwks.reset(dev_key.jwks()["keys"])
@@ -91,9 +90,9 @@ def start() -> Environment:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(Path.home()),
-        **FAKE_CREDENTIALS,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
+        **CREDENTIALS,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
         **deployment.environment("WebhookReceiverFunction"),
         "AWS_ENDPOINT_URL": moto_url,

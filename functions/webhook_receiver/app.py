@@ -1,4 +1,4 @@
-"""API Gateway (HTTP API or REST API) -> verify the PPS webhook, claim its id once, publish it to SNS."""
+"""API Gateway (HTTP API or REST API) -> verify the PPS webhook, record its id once, publish it to SNS."""
 
 from __future__ import annotations
 

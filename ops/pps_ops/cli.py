@@ -21,7 +21,20 @@ class EnvOption(click.Option):
 
 
 def option(*declarations: str, envvar: str, **attributes: Any) -> Callable[[click.decorators.FC], click.decorators.FC]:
-    """A click option read from `envvar` when not given, which --help shows."""
+    """A click option read from `envvar` when not given, which --help shows. Text is stripped, and blank text is
+    no value (`STACK= make replay ...` takes the default), as a variable copied from a runbook may carry spaces."""
+    if attributes.get("type") in (None, str) and not attributes.get("is_flag"):
+        given = attributes.pop("callback", None)
+
+        def stripped(ctx: click.Context, parameter: click.Parameter, value: Any) -> Any:
+            value = (value.strip() or None) if isinstance(value, str) else value
+            if value is None and parameter.default is not None and not callable(parameter.default):
+                value = parameter.default
+            if value is None and parameter.required:
+                raise click.MissingParameter(ctx=ctx, param=parameter)
+            return given(ctx, parameter, value) if given else value
+
+        attributes["callback"] = stripped
     return click.option(*declarations, cls=EnvOption, envvar=envvar, show_envvar=True, **attributes)
 
 

@@ -260,6 +260,10 @@ def test_the_queue_subscriptions_moto_left_out_are_filled_in_as_the_template_set
             assert (json.loads(attributes[name]) if as_json else attributes[name]) == (
                 json.loads(value) if as_json else value
             ), f"{subscription.logical_id}.{name}"
+        # Whatever the reading of the template: raw, and parked in one of this stack's queues
+        assert attributes["RawMessageDelivery"] == "true", subscription.logical_id
+        parked_in = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+        assert stack.logical_id_of(parked_in, "AWS::SQS::Queue"), f"{subscription.logical_id} parks in {parked_in}"
 
 
 def test_each_subscribed_queue_lets_its_topic_send_and_no_other(stack: Stack) -> None:

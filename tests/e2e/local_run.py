@@ -1,4 +1,4 @@
-"""`python -m tools.local.run` as a subprocess (what `make run` starts), and the HTTP and AWS calls tests make to it."""
+"""`make run` as a subprocess (or its command, in a copy of the project), and the calls tests make to it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pytest
 
 from tools.devkit import dev_key
 from tools.devkit.emulator import STACK_NAME, free_port
+from tools.devkit.events import pps_headers
 from tools.local.send import pps_timestamp
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, whatever the proxy settings
@@ -77,13 +77,14 @@ class LocalRun:
         token = token or dev_key.token()
         self.tokens_sent.append(token)
         headers = {
-            "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",
-            "X-Pps-Topic": topic,
-            "X-Pps-Sub-Topic": sub_topic,
-            "X-Pps-Tenant-Id": "OU1243",
-            "X-Pps-Webhook-Id": webhook_id or str(uuid.uuid4()),
-            "X-Pps-Triggered-At": triggered_at or pps_timestamp(),
+            **pps_headers(
+                token,
+                topic=topic,
+                sub_topic=sub_topic,
+                webhook_id=webhook_id,
+                triggered_at=triggered_at or pps_timestamp(),
+            ),
         }
         for name in without:
             del headers[name]

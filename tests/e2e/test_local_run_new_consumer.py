@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -18,10 +17,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.local_run import PPS_RUN, LocalRun, eventually, local_run_in
-from tools.devkit.paths import PROJECT_ENV, ROOT
+from tests.support.project import copy_of_the_project
+from tools.devkit.paths import PROJECT_ENV
 
-# The tools themselves come from this repository (installed): the run acts on the copy it is started in.
-COPIED = ("template.yaml", "events", "functions", "layers/common")
 CONSUMER, QUEUE, DEAD_LETTERS = "InvoiceSyncFunction", "InvoiceSyncQueue", "InvoiceSyncDeadLetterQueue"
 TRIES = 5
 """ConsumerMaxReceiveCount's default."""
@@ -36,19 +34,9 @@ def handle(webhook: WebhookEvent) -> None:
 '''
 
 
-def copy_of_the_repository(target: Path) -> Path:
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    return target
-
-
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRun]:
-    root = copy_of_the_repository(tmp_path_factory.mktemp("repository"))
+    root = copy_of_the_project(tmp_path_factory.mktemp("repository"))
     # What `make consumer NAME=invoice-sync TOPIC=orders/placed SUB_TOPIC_PREFIX=product:adv/` runs, in the copy.
     subprocess.run(
         [

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -24,6 +23,7 @@ from click.testing import CliRunner
 
 from pps_webhooks.offload import string_attributes
 from tests.deploy.exercise import environment, receive_all
+from tests.support.project import copy_of_the_project
 from tests.support.receiver import Sandbox
 from tests.support.stack import reset_moto
 from tests.unit.test_operations_template import subscription_problems
@@ -36,7 +36,6 @@ from tools.devkit.template import load_template
 from tools.scaffold.consumer import ConsumerError, add_consumer, main
 
 BIN = Path(sys.executable).parent
-COPIED = ("template.yaml", "pyproject.toml", "functions", "layers/common", "events", "examples")
 PREFIX = "product:adv/"
 INVOICE_SYNC = "InvoiceSync"
 """make consumer NAME=invoice-sync TOPIC=orders/placed SUB_TOPIC_PREFIX=product:adv/ MAXIMUM_CONCURRENCY=7"""
@@ -58,17 +57,6 @@ ADDED = {
     ],
     "Outputs": ["QueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn"],
 }
-
-
-def copy_of_the_project(target: Path) -> Path:
-    for name in COPIED:
-        source, copy = ROOT / name, target / name
-        if source.is_dir():
-            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
-        else:
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy)
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tools.devkit import samples
 from tools.devkit.paths import EVENTS
-from tools.devkit.sample_outcomes import SampleOutcomes
+from tools.examples.sample_outcomes import SampleOutcomes
 from tools.scaffold.events import render
 
 

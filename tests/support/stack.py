@@ -12,16 +12,15 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from tests.support.receiver import RECEIVER
 from tools.devkit import stack
 from tools.devkit.cloudformation import create_stack, subscribe
 from tools.devkit.emulator import STACK_NAME
 from tools.devkit.template import load_template
 
-RECEIVER = "WebhookReceiverFunction"
-
 
 @dataclass(frozen=True)
-class Published:
+class Message:
     """One SNS message as a subscriber receives it."""
 
     message: str
@@ -36,10 +35,10 @@ class Deployment(stack.Deployment):
     def environment(self, function: str = RECEIVER) -> dict[str, str]:
         return super().environment(function)
 
-    def published(self, topic: str) -> list[Published]:
+    def published(self, topic: str) -> list[Message]:
         """Every message delivered to `topic` (a logical id) since the last call."""
         sqs = self.client("sqs")
-        found: list[Published] = []
+        found: list[Message] = []
         while True:
             batch = sqs.receive_message(
                 QueueUrl=self.capture_queues[topic], MaxNumberOfMessages=10, WaitTimeSeconds=0
@@ -50,7 +49,7 @@ class Deployment(stack.Deployment):
                 envelope = json.loads(message["Body"])
                 attributes = envelope.get("MessageAttributes", {})
                 found.append(
-                    Published(
+                    Message(
                         message=envelope["Message"],
                         attributes={name: value["Value"] for name, value in attributes.items()},
                         attribute_types={name: value["Type"] for name, value in attributes.items()},
@@ -58,7 +57,7 @@ class Deployment(stack.Deployment):
                 )
                 sqs.delete_message(QueueUrl=self.capture_queues[topic], ReceiptHandle=message["ReceiptHandle"])
 
-    def all_published(self) -> dict[str, list[Published]]:
+    def all_published(self) -> dict[str, list[Message]]:
         return {topic: self.published(topic) for topic in self.capture_queues}
 
     def items(self, table: str) -> list[dict[str, Any]]:

@@ -11,14 +11,13 @@ import pytest
 
 from pps_webhooks.errors import BadRequest
 from pps_webhooks.http_event import HttpResponse, read_request
-from tools.devkit import dev_key
-from tools.devkit import samples as events
+from tools.devkit import dev_key, samples
 from tools.devkit.paths import EVENTS
 
 SAMPLES = {"http": "http-api-orders-placed.json", "rest": "rest-api-orders-placed.json"}
 REQUEST_IDS = {"http": "Rx6sLjQ5IAMEVxA=", "rest": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}
-WEBHOOK_IDS = {"http": events.PLACED_ID, "rest": "8d1f7c3e-2a64-4b9e-b0f5-6c3a9e2d1b47"}
-BODIES = {"http": events.PLACED_BODY, "rest": events.PLACED_BODY.replace("ORD-1001", "ORD-1002")}
+WEBHOOK_IDS = {"http": samples.PLACED_ID, "rest": "8d1f7c3e-2a64-4b9e-b0f5-6c3a9e2d1b47"}
+BODIES = {"http": samples.PLACED_BODY, "rest": samples.PLACED_BODY.replace("ORD-1001", "ORD-1002")}
 
 
 def sample(fmt: str) -> dict[str, Any]:

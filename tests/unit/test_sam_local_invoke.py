@@ -17,6 +17,7 @@ from samcli.local.lambdafn.env_vars import EnvironmentVariables
 
 from pps_webhooks import aws
 from pps_webhooks.settings import ReceiverSettings
+from tests.support.receiver import RECEIVER
 from tools.devkit import dev_key
 from tools.devkit.paths import EVENTS
 from tools.devkit.template import declared_environment, load_template, resources_of_type
@@ -24,7 +25,6 @@ from tools.devkit.template import declared_environment, load_template, resources
 TEMPLATE = load_template()
 FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
 ENV_JSON: dict[str, dict[str, str]] = json.loads((EVENTS / "env.json").read_text())
-RECEIVER = "WebhookReceiverFunction"
 # What the README tells a user to add to events/env.json for the receiver: the names of their stack's resources.
 STACK_NAMES = {
     "IDEMPOTENCY_TABLE": "pps-webhooks-IdempotencyTable-1",

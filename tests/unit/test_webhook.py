@@ -9,15 +9,9 @@ import pytest
 from pps_webhooks.errors import BadRequest
 from pps_webhooks.http_event import HttpRequest, read_request
 from pps_webhooks.webhook import MAX_ID_BYTES, Webhook, read_webhook
+from tools.devkit.events import ORDER_BODY, pps_headers
 
-ORDER_BODY = '{"orderId":"ORD-1001","status":"placed","product":"adv-120","quantity":2,"currency":"USD"}'
-PPS_HEADERS = {
-    "X-Pps-Topic": "orders/placed",
-    "X-Pps-Sub-Topic": "product:adv/adv-120",
-    "X-Pps-Tenant-Id": "OU1243",
-    "X-Pps-Webhook-Id": "279e4e55-dfa0-4e04-b717-148ae547ab7d",
-    "X-Pps-Triggered-At": "2024-01-1T10:00:00.7777748Z",
-}
+PPS_HEADERS = pps_headers(webhook_id="279e4e55-dfa0-4e04-b717-148ae547ab7d")
 REQUIRED = ("X-Pps-Topic", "X-Pps-Tenant-Id", "X-Pps-Webhook-Id")
 OPTIONAL = ("X-Pps-Sub-Topic", "X-Pps-Triggered-At")
 

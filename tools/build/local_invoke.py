@@ -8,7 +8,7 @@
 3. moto with the template's stack (tools.devkit.stack), listening only where the functions' containers reach it.
 4. `sam local invoke` for each sample, in the README's order, with events/env.json plus what the README tells a
    user to add (the resources' names, here as moto's CloudFormation named them, and AWS_ENDPOINT_URL). The
-   command, the documented outcome as checked in moto (tools.devkit.sample_outcomes) and the time are printed for
+   command, the documented outcome as checked in moto (tools.examples.sample_outcomes) and the time are printed for
    each.
 5. `sam local start-api` with the same options, and the request of one sample sent to it over HTTP.
 
@@ -33,17 +33,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import docker
 import docker.errors
 from moto.server import ThreadedMotoServer
 
 from tools.build import lambda_image
-from tools.devkit import dev_key, stack
-from tools.devkit import samples as events
+from tools.devkit import dev_key, samples, stack
 from tools.devkit.emulator import CREDENTIALS, REGION, can_bind, free_port, moto_server, use_emulator
 from tools.devkit.paths import EVENTS, ROOT
-from tools.devkit.sample_outcomes import NotAsDocumented, SampleOutcomes
 from tools.devkit.template import declared_environment, load_template, resources_of_type
+from tools.examples.sample_outcomes import NotAsDocumented, SampleOutcomes
 
 BUILD_DIR = Path(".aws-sam") / "local-invoke"
 ENV_FILE = Path(".aws-sam") / "local-invoke.env.json"
@@ -113,13 +113,33 @@ class Moto:
             say(f"network {NETWORK} left in place: {_first_line(error)}")
 
 
-def main() -> int:
-    architecture = os.environ.get("ARCH") or ("arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64")
+@click.command(help=(__doc__ or "").split("\n\n", 1)[0] + "\n\nThe steps: tools/build/local_invoke.py's docstring.")
+@click.option(
+    "--arch",
+    envvar="ARCH",
+    type=click.Choice(["x86_64", "arm64"]),
+    default="arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64",
+    show_default="this machine's",
+    show_envvar=True,
+    help="The functions' architecture and the image's.",
+)
+@click.option(
+    "--skip-without-docker",
+    envvar="LOCAL_INVOKE_SKIP_WITHOUT_DOCKER",
+    is_flag=True,
+    show_envvar=True,
+    help="Say SKIP and succeed when no Docker daemon answers (make test), instead of failing.",
+)
+def main(arch: str, skip_without_docker: bool) -> None:
+    sys.exit(local_invoke(arch, skip_without_docker))
+
+
+def local_invoke(architecture: str, skip_without_docker: bool) -> int:
     try:
         client = docker.from_env(timeout=BUILD_TIMEOUT_SECONDS)
         client.ping()
     except docker.errors.DockerException as error:
-        if os.environ.get("LOCAL_INVOKE_SKIP_WITHOUT_DOCKER"):
+        if skip_without_docker:
             say(
                 f"SKIP local-invoke (every sample through sam local invoke): no Docker daemon answers "
                 f"({_first_line(error)}). Start one (.ci/run does) to run it."
@@ -146,7 +166,7 @@ def main() -> int:
         served = start_api(outcomes, image, architecture, moto)
     finally:
         moto.stop()
-    total = len(events.samples())
+    total = len(samples.samples())
     say(
         f"\nlocal-invoke: {passed}/{total} samples had their documented outcome through `sam local invoke`; "
         f"`sam local start-api` {'too' if served else 'did NOT'}. {time.monotonic() - started:.0f} s in all."
@@ -218,14 +238,14 @@ def common_options(image: Image, architecture: str, moto: Moto) -> list[str]:
 
 def invoke_samples(outcomes: SampleOutcomes, image: Image, architecture: str, moto: Moto) -> int:
     """Each sample through `sam local invoke`, in the README's order; how many had their documented outcome."""
-    samples = events.samples()
+    every = samples.samples()
     passed = 0
-    for number, sample in enumerate(samples, start=1):
+    for number, sample in enumerate(every, start=1):
         command = [
             "local", "invoke", sample.function, "-e", str(EVENTS.relative_to(ROOT) / sample.file),
             *common_options(image, architecture, moto),
         ]  # fmt: skip
-        say(f"\n[{number}/{len(samples)}] sam {shlex.join(command)}")
+        say(f"\n[{number}/{len(every)}] sam {shlex.join(command)}")
         invoked = invoke(command)
         try:
             outcomes.check(sample, invoked.result)
@@ -240,7 +260,7 @@ def invoke_samples(outcomes: SampleOutcomes, image: Image, architecture: str, mo
 
 def start_api(outcomes: SampleOutcomes, image: Image, architecture: str, moto: Moto) -> bool:
     """`sam local start-api`, and the request of http-api-duplicate.json sent to it over HTTP: 200 duplicate."""
-    sample = next(sample for sample in events.samples() if sample.file == "http-api-duplicate.json")
+    sample = next(sample for sample in samples.samples() if sample.file == "http-api-duplicate.json")
     event = json.loads((EVENTS / sample.file).read_text())
     port = free_port("127.0.0.1")
     command = ["local", "start-api", "--port", str(port), *common_options(image, architecture, moto)]

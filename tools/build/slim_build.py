@@ -17,6 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import click
+
 from tools.devkit.paths import ROOT
 from tools.devkit.template import load_template, resources_of_type
 
@@ -47,23 +49,21 @@ def compile_tree(directory: Path, runtime_path: str) -> None:
         raise SystemExit(f"compileall failed in {directory}")
 
 
-def main() -> int:
+@click.command(help=__doc__)
+def main() -> None:
     if sys.version_info[:2] != RUNTIME_PYTHON:
-        raise SystemExit(f"bytecode must be compiled by Python {RUNTIME_PYTHON}: run this with the project's .venv")
+        raise click.ClickException(f"bytecode must be compiled by Python {RUNTIME_PYTHON}: run it with the .venv")
+    if not BUILD.is_dir():
+        raise click.ClickException(f"nothing to slim: {BUILD} does not exist (run sam build first: make build does)")
     template = load_template()
     for layer in resources_of_type(template, "AWS::Serverless::LayerVersion"):
         site = BUILD / layer / "python"
         if site.is_dir():
             removed = prune_runtime_packages(site)
             compile_tree(site, "/opt/python")
-            print(f"{layer}: removed {', '.join(removed) or 'nothing'}; compiled")  # noqa: T201 - build output
+            click.echo(f"{layer}: removed {', '.join(removed) or 'nothing'}; compiled")
     for function in resources_of_type(template, "AWS::Serverless::Function"):
         code = BUILD / function
         if code.is_dir():
             compile_tree(code, "/var/task")
-            print(f"{function}: compiled")  # noqa: T201
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            click.echo(f"{function}: compiled")

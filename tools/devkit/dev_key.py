@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jwt.algorithms import RSAAlgorithm
 
-from tools.devkit.paths import EVENTS
+from tools.devkit.paths import INSTALLED_FROM
 
-KEY_FILE = EVENTS / "dev-signing-key.pem"
+KEY_FILE = INSTALLED_FROM / "events" / "dev-signing-key.pem"  # the tools' own key, whichever project they act on
 ISSUER = "https://pps-webhooks.invalid/dev"
 AUDIENCE = "test-tenant"
 KID = "pps-webhooks-dev-key"

@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # moto is imported only to start it: the Lambda-like context 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STACK_NAME = "pps-webhooks"
+LOCAL_RUN_PORT = 4566
+"""Where the local run's moto listens by default (LocalStack's port, which AWS tools are often pointed at)."""
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # nosec B105 # moto takes any
 
 

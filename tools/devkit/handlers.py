@@ -31,12 +31,10 @@ class Code:
 def code_of(template: Mapping[str, Any], function: str, root: Path = ROOT) -> Code:
     resources = template["Resources"]
     properties = resources[function]["Properties"]
-    layers = [
-        *template.get("Globals", {}).get("Function", {}).get("Layers", []),
-        *properties.get("Layers", []),
-    ]
+    globals_ = template.get("Globals", {}).get("Function", {})
+    layers = [*globals_.get("Layers", []), *properties.get("Layers", [])]
     return Code(
-        directory=root / properties["CodeUri"],
+        directory=root / str(properties.get("CodeUri") or globals_["CodeUri"]),
         handler=properties["Handler"],
         layers=tuple(
             root / resources[layer["Ref"]]["Properties"]["ContentUri"]
@@ -49,9 +47,12 @@ def code_of(template: Mapping[str, Any], function: str, root: Path = ROOT) -> Co
 def import_handler(code: Code) -> tuple[ModuleType, Callable[[dict[str, Any], Any], Any]]:
     """A fresh import of the handler's module (its cold start: the environment must be set before)."""
     module_name, handler_name = code.handler.rsplit(".", 1)
-    for directory in [*code.layers, code.directory]:
-        if str(directory) not in sys.path:
-            sys.path.insert(0, str(directory))
+    # Its code directory first, then its layers, as on Lambda (/var/task, /opt/python): moved to the front even when
+    # already on sys.path, so that its `logic.py` is found before another function's.
+    for directory in [*reversed(code.layers), code.directory]:
+        while str(directory) in sys.path:
+            sys.path.remove(str(directory))
+        sys.path.insert(0, str(directory))
     import_name = f"{module_name.replace('.', '_')}_sandbox_{next(_sandboxes)}"
     spec = importlib.util.spec_from_file_location(import_name, code.directory / (module_name.replace(".", "/") + ".py"))
     if spec is None or spec.loader is None:

@@ -23,7 +23,6 @@ from tools.devkit.emulator import STACK_NAME
 from tools.devkit.handlers import code_of, import_handler
 from tools.devkit.lambda_context import LambdaContext
 from tools.devkit.stack import Deployment, FunctionSpec
-from tools.devkit.template import load_template
 
 _turns = threading.Lock()
 
@@ -95,7 +94,7 @@ def load(deployment: Deployment, spec: FunctionSpec, environment: Mapping[str, s
     os.environ.update(environment)
     if is_metrics_disabled():
         cold_start.is_cold_start = False  # Powertools prints the ColdStart metric even when metrics are disabled
-    _, handler = import_handler(code_of(load_template(), spec.logical_id))
+    _, handler = import_handler(code_of(deployment.source, spec.logical_id))
     service = logging.getLogger(environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
     if _problems not in service.handlers:
         service.addHandler(_problems)
@@ -111,7 +110,7 @@ def load(deployment: Deployment, spec: FunctionSpec, environment: Mapping[str, s
 
 def _setting(deployment: Deployment, function: str, name: str, default: int) -> Any:
     """A function property, else its Globals value, else Lambda's default."""
-    template = load_template()
+    template = deployment.source
     value = template["Resources"][function]["Properties"].get(
         name, template.get("Globals", {}).get("Function", {}).get(name, default)
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from tools.devkit.cloudformation import Stack, create_stack
 from tools.devkit.emulator import STACK_NAME
+from tools.devkit.handlers import code_of
 from tools.devkit.paths import ROOT
 from tools.devkit.template import load_template
 
@@ -67,9 +68,7 @@ class Deployment(Stack):
 
     def _code_dir(self, function: str) -> Path:
         """Where `sam package` zipped the function's code from."""
-        properties = self.source["Resources"][function]["Properties"]
-        globals_ = self.source.get("Globals", {}).get("Function", {})
-        return ROOT / str(properties.get("CodeUri") or globals_["CodeUri"])
+        return code_of(self.source, function, ROOT).directory
 
 
 def deploy(endpoint: str, parameters: dict[str, str] | None = None) -> Deployment:

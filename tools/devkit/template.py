@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from tools.devkit.emulator import ACCOUNT, REGION, STACK_NAME
 from tools.devkit.paths import TEMPLATE
 
 _FUNCTIONS = {"!Ref": "Ref", "!Condition": "Condition"}
@@ -74,9 +75,9 @@ class Resolver:
         refs: Mapping[str, str],
         attributes: Mapping[str, str],
         parameters: Mapping[str, str] | None = None,
-        region: str = "us-east-1",
-        account: str = "123456789012",
-        stack_name: str = "pps-webhooks",
+        region: str = REGION,
+        account: str = ACCOUNT,
+        stack_name: str = STACK_NAME,
     ) -> None:
         self._template = template
         defaults = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tools.devkit.emulator import REGION, STACK_NAME
+from tools.devkit.emulator import CREDENTIALS, LOCAL_RUN_PORT, REGION, STACK_NAME
 from tools.devkit.invoker import Function
 from tools.devkit.stack import Deployment
 from tools.local.views import View
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TABLE = "OrdersTable"  # the logical id: CloudFormation names the table itself, so its name is read from the stack
-DEFAULT_AWS_PORT = 4566
 COLUMNS = {"tenantId": "Tenant", "orderId": "Order", "status": "Status", "lastEventAt": "Last event at"}
 BOOKKEEPING = {"placedAt", "lastEventAtNs", "lastWebhookId"}
 _deserializer = TypeDeserializer()
@@ -54,8 +53,8 @@ def _local_client(service: str, endpoint: str) -> Any:
         service,
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - the emulator accepts any credentials  # nosec B106
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         config=Config(connect_timeout=1, read_timeout=5, retries={"total_max_attempts": 1}),
     )
 
@@ -123,7 +122,7 @@ def local_view(deployment: Deployment, functions: Sequence[Function]) -> View | 
         return None
     describe = describe_delivery(deployment.client("dynamodb"), table)
     port = deployment.endpoint.rsplit(":", 1)[-1]
-    command = "make orders" if port == str(DEFAULT_AWS_PORT) else f"make orders LOCAL_AWS_PORT={port}"
+    command = "make orders" if port == str(LOCAL_RUN_PORT) else f"make orders LOCAL_AWS_PORT={port}"
     return View(
         lines={function.name: describe for function in functions if table in function.environment.values()},
         hints=[(command, "what the example consumers wrote to OrdersTable")],
@@ -147,7 +146,7 @@ def _text(value: Any) -> str:
     "--aws-port",
     envvar="LOCAL_AWS_PORT",
     type=click.IntRange(1, 65535),
-    default=DEFAULT_AWS_PORT,
+    default=LOCAL_RUN_PORT,
     show_default=True,
     show_envvar=True,
     help="Where the local run's moto listens on 127.0.0.1.",

@@ -152,8 +152,12 @@ class HttpApi:
                 self.send_header("Content-Length", str(len(payload)))
                 if self.close_connection:
                     self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client stopped waiting: its loss, not ours
+                    self.close_connection = True
+                    say.info(f"{OUT} {status} not delivered: the client closed the connection first")
 
         return Handler
 

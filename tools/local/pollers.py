@@ -24,14 +24,13 @@ from tools.devkit import stack
 from tools.devkit.cloudformation import subscribe
 from tools.devkit.events import sns_event, sqs_event
 from tools.devkit.invoker import Function, Invocation
-from tools.devkit.template import load_template
 from tools.local.console import DELIVERY, NOTE, shown
+from tools.local.views import Describe
 
 RETRY_AFTER_SECONDS = 2
 SNS_ATTEMPTS = 3
 WEBHOOK_ID = "X-Pps-Webhook-Id"
 
-Describe = Callable[[Mapping[str, str], str], str | None]
 """(message attributes, body) of a processed delivery -> a line about what it changed, if any."""
 
 
@@ -236,7 +235,7 @@ def _reasons(invocation: Invocation, count: int) -> list[str]:
 
 
 def _dead_letter_queue(deployment: stack.Deployment, function: Function) -> tuple[str, str] | None:
-    properties = load_template()["Resources"][function.name]["Properties"]
+    properties = deployment.source["Resources"][function.name]["Properties"]
     target = deployment.resolver().resolve(properties.get("DeadLetterQueue") or {})
     if target.get("Type") != "SQS":
         return None

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import click
 
 from tools.devkit import dev_key, invoker, stack
-from tools.devkit.emulator import can_bind, moto_server, use_emulator
-from tools.local import pollers as event_sources
+from tools.devkit.emulator import LOCAL_RUN_PORT, can_bind, moto_server, use_emulator
+from tools.local import pollers
 from tools.local.banner import banner
 from tools.local.console import console
 from tools.local.http_api import JWKS_PATH, HttpApi, routes
@@ -62,11 +62,13 @@ PORT = click.IntRange(1, 65535)
 
 @click.command(help=__doc__)
 @option("--port", envvar="PORT", type=PORT, default=3000, help="Where webhooks are served on 127.0.0.1.")
-@option("--aws-port", envvar="LOCAL_AWS_PORT", type=PORT, default=4566, help="Where moto listens on 127.0.0.1.")
+@option(
+    "--aws-port", envvar="LOCAL_AWS_PORT", type=PORT, default=LOCAL_RUN_PORT, help="Where moto listens on 127.0.0.1."
+)
 @option(
     "--log-level",
     envvar="LOG_LEVEL",
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"], case_sensitive=False),
     default="WARNING",
     help="Level of the functions' own (Powertools, JSON) logs on the console.",
 )
@@ -120,11 +122,11 @@ def run(settings: Settings) -> int:
         functions = _cold_starts(deployment, settings.log_level)
         views = load_views(deployment, functions)
         lines = {function: line for view in views for function, line in view.lines.items()}
-        pollers = event_sources.pollers(deployment, functions, say, stop, lines)
+        found = pollers.pollers(deployment, functions, say, stop, lines)
         api.serve(routes(functions))
-        threads = event_sources.start(pollers)
+        threads = pollers.start(found)
         hints = [hint for view in views for hint in view.hints]
-        print(banner(deployment, api, pollers, trust, settings.log_level, hints), flush=True)  # noqa: T201
+        print(banner(deployment, api, found, trust, settings.log_level, hints), flush=True)  # noqa: T201
         while not stop.wait(0.5):
             pass
     except ColdStartFailed as failure:

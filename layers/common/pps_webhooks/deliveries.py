@@ -1,5 +1,5 @@
 """What a consumer receives: an SNS delivery (direct, or through SQS raw or enveloped) turned back into
-the webhook PPS sent, with claim-checked bodies fetched from S3 transparently."""
+the webhook PPS sent, with offloaded bodies fetched from S3 transparently."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class WebhookEvent:
 
 
 class PayloadStore:
-    """Reads claim-checked bodies; the S3 client is created on the first large message only."""
+    """Reads offloaded bodies; the S3 client is created on the first large message only."""
 
     def __init__(self, s3: Callable[[], S3Client]) -> None:
         self._s3 = s3

@@ -20,7 +20,7 @@ class Published:
     message_id: str
     unrouted: bool
     payload_key: str | None = None
-    """Where the body went when it was too large for SNS (the claim check), else None."""
+    """Where the body went when it was too large for SNS (offloaded), else None."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """The receiver's decisions, in the order that keeps every event safe:
-authenticate, validate, claim the webhook id, publish, mark the claim completed.
+authenticate, validate, record the webhook id, publish, mark the record completed.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def accepted(outcome: Outcome, logger: Logger, metrics: Metrics) -> HttpResponse
         metrics.add_metric(name="ClaimChecked", unit=MetricUnit.Count, value=1)
     if outcome.remembered.completion_failed:
         metrics.add_metric(name="ClaimNotCompleted", unit=MetricUnit.Count, value=1)
-        logger.warning("Published, but the claim could not be marked completed: it expires with this invocation")
+        logger.warning("Published, but its record could not be marked completed: it expires with this invocation")
     logger.info(
         "Webhook published",
         extra={

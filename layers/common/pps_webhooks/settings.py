@@ -30,7 +30,7 @@ class ReceiverSettings:
     unrouted_topic_arn: str
     payload_bucket: str
     retention_days: int = 7
-    """The duplicate window: how long a webhook id is remembered (claim-checked bodies are kept by S3's lifecycle)."""
+    """The duplicate window: how long a webhook id is remembered (offloaded bodies are kept by S3's lifecycle)."""
     leeway_seconds: int = 30
     jwks_cache_seconds: int = 300
     jwks_refresh_cooldown_seconds: int = 30

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
-import sys
 
+import click
 import docker
 
 from tools.build.lambda_image import ensure
 
 
-def main() -> int:
-    architecture = sys.argv[1] if len(sys.argv) > 1 else ("arm64" if os.uname().machine == "aarch64" else "x86_64")
-    print(ensure(docker.from_env(), architecture, lambda line: print(line, file=sys.stderr, flush=True)))  # noqa: T201
-    return 0
+@click.command(help=__doc__)
+@click.argument(
+    "architecture",
+    type=click.Choice(["x86_64", "arm64"]),
+    default="arm64" if os.uname().machine == "aarch64" else "x86_64",
+)
+def main(architecture: str) -> None:
+    click.echo(ensure(docker.from_env(), architecture, lambda line: click.echo(line, err=True)))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

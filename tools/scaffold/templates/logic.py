@@ -1,6 +1,6 @@
 """The business logic of %{prefix}Function: replace `handle` with yours.
 
-It gets one webhook at a time, body already parsed (and fetched from S3 if it was claim-checked).
+It gets one webhook at a time, body already parsed (and fetched from S3 if it was offloaded).
 SNS delivers at least once and in any order: make it idempotent (key on webhook.webhook_id, or compare
 webhook.triggered_at with what you stored; pps_webhooks.timestamps.epoch_nanoseconds reads it).
 Raise to have the delivery retried (ConsumerMaxReceiveCount tries in all), then parked in

@@ -2,7 +2,7 @@
 
 Replayed in the README's order, each sample's outcome depends on those before it: the duplicate on the first
 webhook, the consumers' "nothing changes" on the order the earlier ones stored. What is checked is what the
-function did (its answer, what reached a subscriber's queue, the claims and the order stored), never how.
+function did (its answer, what reached a subscriber's queue, the records and the order stored), never how.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class SampleOutcomes:
         self._sqs = deployment.client("sqs")
         self._dynamodb = deployment.client("dynamodb")
         self._subscribers = dict(subscribers)
-        self._claims = 0
+        self._records = 0
         self._order: dict[str, Any] | None = None
 
     @classmethod
@@ -92,7 +92,7 @@ class SampleOutcomes:
         expect(message["Body"] == event["body"], "the body published is not the body received")
         attributes = {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
         expect(attributes.get("X-Pps-Webhook-Id") == webhook_id, f"published with attributes {attributes}")
-        expect(self._new_claims() == 1, "the webhook id was not claimed once")
+        expect(self._new_records() == 1, "the webhook id was not recorded once")
 
     def _answered(self, result: Any, status: int, outcome: str | None = None) -> dict[str, Any]:
         expect(isinstance(result, dict) and "statusCode" in result, "not an API Gateway response")
@@ -104,7 +104,7 @@ class SampleOutcomes:
     def _nothing_written(self) -> None:
         counts = {name: len(messages) for name, messages in self._published().items()}
         expect(not any(counts.values()), f"published: {counts}")
-        expect(self._new_claims() == 0, "a webhook id was claimed")
+        expect(self._new_records() == 0, "a webhook id was recorded")
 
     def _order_is(self, result: Any, *, sqs: bool, status: str, last_webhook_id: str, changed: bool) -> None:
         # SQS: a partial batch response without failures. SNS: a failure raises (errorType), success answers {}.
@@ -131,11 +131,11 @@ class SampleOutcomes:
             found[topic] = list(messages)
         return found
 
-    def _new_claims(self) -> int:
+    def _new_records(self) -> int:
         """Webhook ids recorded since the last call."""
         count = self._dynamodb.scan(TableName=self._refs["IdempotencyTable"], Select="COUNT", ConsistentRead=True)
-        added: int = count["Count"] - self._claims
-        self._claims = count["Count"]
+        added: int = count["Count"] - self._records
+        self._records = count["Count"]
         return added
 
 
