@@ -35,7 +35,7 @@ def code_of(template: Mapping[str, Any], function: str, root: Path = ROOT) -> Co
     layers = [*globals_.get("Layers", []), *properties.get("Layers", [])]
     return Code(
         directory=root / str(properties.get("CodeUri") or globals_["CodeUri"]),
-        handler=properties["Handler"],
+        handler=str(properties.get("Handler") or globals_["Handler"]),
         layers=tuple(
             root / resources[layer["Ref"]]["Properties"]["ContentUri"]
             for layer in layers

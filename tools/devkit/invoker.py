@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider import cold_start
 
 from tools.devkit.emulator import STACK_NAME
-from tools.devkit.handlers import code_of, import_handler
+from tools.devkit.handlers import import_handler
 from tools.devkit.lambda_context import LambdaContext
 from tools.devkit.stack import Deployment, FunctionSpec
 
@@ -94,7 +94,7 @@ def load(deployment: Deployment, spec: FunctionSpec, environment: Mapping[str, s
     os.environ.update(environment)
     if is_metrics_disabled():
         cold_start.is_cold_start = False  # Powertools prints the ColdStart metric even when metrics are disabled
-    _, handler = import_handler(code_of(deployment.source, spec.logical_id))
+    _, handler = import_handler(spec.code)
     service = logging.getLogger(environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
     if _problems not in service.handlers:
         service.addHandler(_problems)

@@ -8,12 +8,11 @@ names are CloudFormation's own (pps-webhooks-OrdersTable-1A2B3C...): read them f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tools.devkit.cloudformation import Stack, create_stack
 from tools.devkit.emulator import STACK_NAME
-from tools.devkit.handlers import code_of
+from tools.devkit.handlers import Code, code_of
 from tools.devkit.paths import ROOT
 from tools.devkit.template import load_template
 
@@ -21,8 +20,8 @@ from tools.devkit.template import load_template
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
-    code_dir: Path
-    handler: str
+    code: Code
+    """Where its code and layers are, as its template says: what the handler loader imports."""
     events: dict[str, dict[str, Any]]
     """Its event sources in the created stack, each by its logical id, read as the SAM event (Type + Properties,
     resolved) it is equivalent to: HttpApi routes, SQS event source mappings, SNS subscriptions."""
@@ -57,7 +56,7 @@ class Deployment(Stack):
                 sns |= {key: properties[key] for key in ("FilterPolicy", "FilterPolicyScope") if key in properties}
                 self._add(events, properties["Endpoint"], name, {"Type": "SNS", "Properties": sns})
         return [
-            FunctionSpec(name, self._code_dir(name), self.resources[name]["Properties"]["Handler"], function_events)
+            FunctionSpec(name, code_of(self.source, name, ROOT), function_events)
             for name, function_events in events.items()
         ]
 
@@ -65,10 +64,6 @@ class Deployment(Stack):
         function = self.logical_id_of(arn, "AWS::Lambda::Function")
         if function in events:
             events[function][key] = event
-
-    def _code_dir(self, function: str) -> Path:
-        """Where `sam package` zipped the function's code from."""
-        return code_of(self.source, function, ROOT).directory
 
 
 def deploy(endpoint: str, parameters: dict[str, str] | None = None) -> Deployment:
