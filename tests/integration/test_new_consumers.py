@@ -53,6 +53,7 @@ ADDED = {
         "LogGroup",
         "RecordErrorsMetricFilter",
         "DeadLetterAlarm",
+        "QueueAgeAlarm",
         "ErrorsAlarm",
     ],
     "Outputs": ["QueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn"],
@@ -121,6 +122,8 @@ def test_the_dashboard_charts_its_errors_and_dead_letter_queue_depth_beside_the_
         assert ("PpsWebhooks", "ConsumerRecordErrors", f"${{{consumer}Function}}") in errors
         depth = {row[3] for row in widgets["Dead-letter queue depth, per consumer"]}
         assert f"${{{consumer}DeadLetterQueue.QueueName}}" in depth
+        age = next(metrics for title, metrics in widgets.items() if title.startswith("Age of the oldest message"))
+        assert ("ApproximateAgeOfOldestMessage", f"${{{consumer}Queue.QueueName}}") in {(r[1], r[3]) for r in age}
 
 
 def test_the_template_with_it_passes_sam_validate_lint(project: Path) -> None:
@@ -135,7 +138,7 @@ def test_its_subscription_parks_what_sns_cannot_deliver_where_an_alarm_watches(p
 
     assert subscription_problems(template) == []
     for consumer in (INVOICE_SYNC, SHIPPING):
-        for alarm in (f"{consumer}DeadLetterAlarm", f"{consumer}ErrorsAlarm"):
+        for alarm in (f"{consumer}DeadLetterAlarm", f"{consumer}QueueAgeAlarm", f"{consumer}ErrorsAlarm"):
             properties = resources[alarm]["Properties"]
             assert properties["AlarmActions"] == properties["OKActions"] == [{"Ref": "AlarmTopic"}]
             assert f"{consumer}Function" in properties["AlarmDescription"]
@@ -257,15 +260,21 @@ def test_its_alarms_watch_its_dead_letter_queue_and_function_and_notify_the_alar
         function = rehearsal.physical_ids[f"{consumer}Function"]
         depth = rehearsal.properties(f"{consumer}DeadLetterAlarm")
         errors = rehearsal.properties(f"{consumer}ErrorsAlarm")
+        age = rehearsal.properties(f"{consumer}QueueAgeAlarm")
+        queue = queue_attributes(rehearsal, f"{consumer}Queue")
 
         assert (depth["Namespace"], depth["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
         assert depth["Dimensions"] == [{"Name": "QueueName", "Value": dead_letters["QueueArn"].rsplit(":", 1)[-1]}]
+        assert (age["Namespace"], age["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+        assert age["Dimensions"] == [{"Name": "QueueName", "Value": queue["QueueArn"].rsplit(":", 1)[-1]}]
+        assert str(age["Threshold"]) == rehearsal.parameter("ConsumerQueueAgeAlarmSeconds") == "1800"
+        assert f"CONSUMER={consumer}Function" in age["AlarmDescription"]
         watched = [query["MetricStat"]["Metric"] for query in errors["Metrics"] if "MetricStat" in query]
         assert {(m["MetricName"], m["Dimensions"][0]["Value"]) for m in watched} == {
             ("Errors", function),
             ("ConsumerRecordErrors", function),
         }
-        for alarm in (depth, errors):
+        for alarm in (depth, errors, age):
             assert alarm["AlarmActions"] == alarm["OKActions"] == [alarm_topic]
         metric_filter = rehearsal.properties(f"{consumer}RecordErrorsMetricFilter")
         assert metric_filter["LogGroupName"] == f"/aws/lambda/{function}"

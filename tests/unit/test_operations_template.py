@@ -88,6 +88,47 @@ def test_every_dead_letter_queue_has_an_alarm() -> None:
     assert dead_letter_queues <= alarmed
 
 
+def consumer_queues(template: dict[str, Any]) -> set[str]:
+    """The queues that feed a function through an event source mapping."""
+    return {
+        mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        for mapping in resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    }
+
+
+def test_every_consumer_queue_has_an_alarm_on_the_age_of_its_oldest_message() -> None:
+    """A paused or stuck consumer: its webhooks wait, at most 14 days, and nothing else would say so."""
+    queues = consumer_queues(TEMPLATE)
+    ages = [
+        alarm["Properties"]
+        for alarm in ALARMS.values()
+        if alarm_metrics(alarm)[0]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    ]
+
+    assert queues == {"OrdersPlacedQueue", "OrdersUpdatedQueue"}
+    assert {age["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for age in ages} == queues
+    for age in ages:
+        assert (age["Namespace"], age["Statistic"]) == ("AWS/SQS", "Maximum")
+        assert age["Threshold"] == {"Ref": "ConsumerQueueAgeAlarmSeconds"}
+        assert age["ComparisonOperator"] == "GreaterThanThreshold"
+        for step in ("make status", "make resume", "MaximumConcurrency"):
+            assert step in age["AlarmDescription"]
+
+
+def test_the_queue_age_alarm_waits_out_the_retries_before_it_fires() -> None:
+    """A message retried ConsumerMaxReceiveCount times, each after the visibility timeout, is old but not stuck."""
+    parameters = TEMPLATE["Parameters"]
+    timeouts = {
+        int(queue["Properties"]["VisibilityTimeout"])
+        for name, queue in resources_of_type(TEMPLATE, "AWS::SQS::Queue").items()
+        if name in consumer_queues(TEMPLATE)
+    }
+    retry_span = max(timeouts) * int(parameters["ConsumerMaxReceiveCount"]["Default"])
+
+    assert int(parameters["ConsumerQueueAgeAlarmSeconds"]["Default"]) > retry_span
+    assert int(parameters["ConsumerQueueAgeAlarmSeconds"]["MaxValue"]) <= 14 * 24 * 3600  # the queues' retention
+
+
 def test_throttled_answers_are_counted_from_the_access_log() -> None:
     metric_filter = RESOURCES["ApiThrottledMetricFilter"]["Properties"]
     assert metric_filter["LogGroupName"] == {"Ref": "WebhookApiAccessLogGroup"}
@@ -103,6 +144,9 @@ def test_the_dashboard_shows_outcomes_reasons_latency_consumer_errors_and_dlq_de
     assert "ConsumerRecordErrors" in text
     assert "${OrdersPlacedDeadLetterQueue.QueueName}" in body
     assert "${OrdersUpdatedDeadLetterQueue.QueueName}" in body
+    assert "ApproximateAgeOfOldestMessage" in text
+    assert "${OrdersPlacedQueue.QueueName}" in body
+    assert "${OrdersUpdatedQueue.QueueName}" in body
 
 
 def test_every_webhook_topic_is_archived_enveloped_so_attributes_are_kept() -> None:

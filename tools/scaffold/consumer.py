@@ -35,7 +35,7 @@ TEXT = re.compile(r"[A-Za-z0-9:/._@+=,~-]{1,64}")
 """A topic or a sub-topic prefix: it is written into YAML descriptions, comments and Python docstrings."""
 CONCURRENCY = (2, 1000)
 """Lambda's bounds for an SQS event source's MaximumConcurrency."""
-NEEDED = ("PayloadBucket", "AlarmTopic", "ConsumerMaxReceiveCount", "LogRetentionDays")
+NEEDED = ("PayloadBucket", "AlarmTopic", "ConsumerMaxReceiveCount", "ConsumerQueueAgeAlarmSeconds", "LogRetentionDays")
 """What the generated resources refer to in the template."""
 SECTIONS = ("Parameters", "Resources", "Outputs")
 CODE = ("app.py", "logic.py", "requirements.txt")
