@@ -30,8 +30,8 @@ def _client(service: str) -> Any:
     return boto3.client(service, config=aws_config())  # type: ignore[call-overload]
 
 
-def _consumers(stack: str) -> list[Consumer]:
-    return consumers(_client("cloudformation"), _client("lambda"), _client("sqs"), stack)
+def _consumers(stack: str, sqs: Any = None) -> list[Consumer]:
+    return consumers(_client("cloudformation"), _client("lambda"), sqs or _client("sqs"), stack)
 
 
 def _named(stack: str, name: str) -> list[Consumer]:
@@ -49,7 +49,7 @@ def pause_main(consumer: str, stack: str) -> None:
 
     Its webhooks wait in its SQS queue meanwhile (kept 14 days after each arrived), and nothing else changes: SNS
     keeps delivering to the queue, the receiver keeps answering PPS, the other consumers keep receiving. In AWS the
-    mapping is "pausing" (Disabling) for a few seconds: the batches it holds are finished. Pausing a paused
+    mapping is "pausing" (Disabling) for a few seconds; invocations already running finish. Pausing a paused
     consumer does nothing, and says so. The <Consumer>QueueAgeAlarm (OrdersPlacedQueueAgeAlarm) fires once its
     oldest webhook gets old.
 
@@ -134,10 +134,11 @@ def status_main(stack: str) -> None:
       make status STACK=pps-webhooks-staging
     """
     with aws_failures():
-        found = _consumers(stack)
+        sqs = _client("sqs")
+        found = _consumers(stack, sqs)
         if not found:
             click.echo(f"stack {stack} has no consumers (no SQS event source mappings)")
             return
-        rows = status_of.rows(_client("sqs"), _client("cloudwatch"), found)
+        rows = status_of.rows(sqs, _client("cloudwatch"), found)
     for line in status_of.lines(rows):
         click.echo(line)

@@ -1,5 +1,5 @@
 """How the commands name a mapping's state and a message's age: words an operator reads at a glance, honest about
-the transitions Lambda reports (a mapping being disabled still finishes the batches it holds)."""
+the transitions Lambda reports (while a mapping is being disabled, invocations already running finish)."""
 
 from __future__ import annotations
 
