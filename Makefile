@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install test lint typecheck validate unit integration e2e events consumer run send orders replay redrive build build-check rehearsal scan local-invoke local-invoke-if-docker bench deploy clean
+.PHONY: help install test lint typecheck validate unit integration e2e events consumer run send orders replay redrive pause resume status build build-check rehearsal scan local-invoke local-invoke-if-docker bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -80,6 +80,15 @@ replay: install ## Re-deliver archived webhooks to ONE consumer: TOPIC= SINCE= [
 
 redrive: install ## Move a dead-letter queue's messages back: QUEUE=<DLQ URL> [FUNCTION=|STREAM=<name>] [DRY_RUN=1] [MAX=N]
 	@$(BIN)/pps-redrive
+
+pause: install ## Pause a consumer (its webhooks wait in its queue): CONSUMER=<function logical id|name> [STACK=]
+	@$(BIN)/pps-pause
+
+resume: install ## Resume a paused consumer: CONSUMER=<function logical id|name> [STACK=]
+	@$(BIN)/pps-resume
+
+status: install ## Each consumer: running/paused, queue depth, oldest message's age, dead letters [STACK=]
+	@$(BIN)/pps-status
 
 build: install ## sam build, then drop runtime-provided packages from the layer and precompile bytecode
 	$(BIN)/sam build

@@ -126,6 +126,19 @@ class LocalRun:
         )["Attributes"]
         return all(value == "0" for value in attributes.values())
 
+    def make(self, target: str, **variables: str) -> subprocess.CompletedProcess[str]:
+        """`make <target> NAME=value...` of this repository, its AWS SDK pointed at the run's emulator: the operator
+        commands (`make status`, `make pause`), as the banner says to run them."""
+        return subprocess.run(
+            ["make", "--no-print-directory", target, *(f"{name}={value}" for name, value in variables.items())],
+            cwd=Path(__file__).resolve().parents[2],
+            env={**os.environ, "AWS_ENDPOINT_URL": self.aws_endpoint},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
     def dead_letters(self, queue_url: str) -> list[dict[str, Any]]:
         sqs = self.client("sqs")
         messages: list[dict[str, Any]] = sqs.receive_message(

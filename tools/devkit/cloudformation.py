@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 from moto.cloudformation.parsing import NULL_MODELS, get_model_map
+from moto.sqs.models import Queue, sqs_backends
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
 from samtranslator.translator.transform import transform
 
@@ -200,8 +201,8 @@ class Stack:
     filled_in: dict[str, str] = field(default_factory=dict)
     """Logical id -> physical id of each left-out resource created here instead, through its service's API."""
     event_source_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Logical id -> each event source mapping's configuration as CloudFormation created it (before
-    `_take_over_polling` disabled moto's own polling of it)."""
+    """Logical id -> each event source mapping's configuration as CloudFormation created it (`_take_over_polling`
+    then detached moto's own polling of it; its live State is whatever `make pause`/`make resume` made it)."""
 
     def client(self, service: str) -> Any:
         return client(self.endpoint, service)
@@ -378,18 +379,51 @@ def _fill_in(stack: Stack) -> None:
 
 
 def _take_over_polling(stack: Stack) -> None:
-    """Disable moto's polling of each event source mapping, once its configuration as created is recorded: moto's
-    Lambda would take every message sent to the queue and run the function in Docker (without Docker, fail it,
-    counting a receive towards maxReceiveCount). Whoever created the stack polls instead, as Lambda would
-    (tools.local.pollers in the local run; the tests and the rehearsal invoke the consumers themselves)."""
+    """Keep moto's own Lambda from polling the stack's event source mappings, and leave each mapping as created
+    (State Enabled, its configuration recorded in `stack.event_source_mappings`): whoever created the stack polls
+    instead, as Lambda would, and the mapping's live State is the switch it honours (`make pause` / `make resume`
+    call UpdateEventSourceMapping; tools.local.pollers reads the State before each receive). The tests and the
+    rehearsal invoke the consumers themselves.
+
+    Left to itself, moto's Lambda takes every message sent to a mapped queue and runs the function in Docker
+    (without Docker, fails it, counting a receive towards maxReceiveCount). It does so from one place only, the
+    queue's own `add_message` (moto.sqs.models.Queue), for each mapping in the queue's `lambda_event_source_mappings`
+    that is enabled. Those mappings are detached from the queue objects here, in this process's moto backend: moto's
+    server (tools.devkit.emulator.moto_server, a thread) runs in the process that creates the stack. Where moto runs
+    in another process (the bench's own moto_server), no queue of the stack is in this process: the mappings are
+    disabled through the API instead, as before pausing existed (nothing polls them there). A stack whose queues
+    are only partly found here fails loudly: something else would be taking its messages.
+    """
     aws_lambda = stack.client("lambda")
+    mappings: dict[str, dict[str, Any]] = {}
     for name in stack.of_type("AWS::Lambda::EventSourceMapping"):
         if name in stack.left_out:
             continue
         created = aws_lambda.get_event_source_mapping(UUID=stack.physical_ids[name])
         created.pop("ResponseMetadata", None)
-        stack.event_source_mappings[name] = created
-        aws_lambda.update_event_source_mapping(UUID=stack.physical_ids[name], Enabled=False)
+        stack.event_source_mappings[name] = mappings[name] = created
+    queues = {name: _in_process_queue(m["EventSourceArn"]) for name, m in mappings.items() if _is_sqs(m)}
+    if queues and not any(queues.values()):
+        for name in mappings:
+            aws_lambda.update_event_source_mapping(UUID=stack.physical_ids[name], Enabled=False)
+        return
+    for name, queue in queues.items():
+        if queue is None:
+            raise RuntimeError(
+                f"{name}: its queue {mappings[name]['EventSourceArn']} is not in this process's moto, though the "
+                "stack's other queues are: moto's own Lambda would take its messages"
+            )
+        queue.lambda_event_source_mappings.pop(mappings[name]["FunctionArn"], None)
+
+
+def _is_sqs(mapping: Mapping[str, Any]) -> bool:
+    return str(mapping.get("EventSourceArn", "")).startswith("arn:aws:sqs:")
+
+
+def _in_process_queue(arn: str) -> Queue | None:
+    """The moto queue object of `arn` in this process's SQS backend (the emulator's internals), or None."""
+    _, _, _, region, account, name = arn.split(":", 5)
+    return sqs_backends[account][region].queues.get(name)
 
 
 _SUBSCRIPTION_ATTRIBUTES = (

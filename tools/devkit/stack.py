@@ -46,7 +46,8 @@ class Deployment(Stack):
             if mapping["EventSourceArn"].startswith("arn:aws:sqs:"):
                 settings = ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes")
                 sqs = {"Queue": mapping["EventSourceArn"], **{key: mapping[key] for key in settings if key in mapping}}
-                # As created: this process disabled moto's own polling of it (cloudformation._take_over_polling).
+                # As created. Moto's own polling of it is detached (cloudformation._take_over_polling): whoever
+                # polls for it honours its live State, which `make pause` / `make resume` switch.
                 sqs["Enabled"] = mapping.get("State") == "Enabled"
                 self._add(events, mapping["FunctionArn"], name, {"Type": "SQS", "Properties": sqs})
         for name, subscription in self.of_type("AWS::SNS::Subscription").items():

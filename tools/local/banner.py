@@ -50,7 +50,8 @@ def banner(
         body=sample_body(),
     )
     order_id = json.loads(example.body)["orderId"]
-    lines += ["", *_try_it(api.url, order_id, hints), "", *_curl(api.url, example), ""]
+    lines += ["", *_try_it(api.url, order_id, hints), "", *_operate(deployment.endpoint, pollers)]
+    lines += ["", *_curl(api.url, example), ""]
     shown = "every line" if log_level in ("DEBUG", "INFO") else f"{log_level} and above"
     lines += [
         f"The functions' own JSON logs show {shown} (LOG_LEVEL=INFO make run shows all).",
@@ -105,6 +106,23 @@ def _try_it(url: str, order_id: str, hints: Sequence[tuple[str, str]]) -> list[s
     lines = [f"  {command.ljust(width)}  # {what}" for command, what in examples]
     lines.append(f"  {send} TOPIC=orders/updated BODY={update}  # updates the order of the curl below")
     return ["Try it, in another terminal:", *lines]
+
+
+def _operate(endpoint: str, pollers: Sequence[Poller]) -> list[str]:
+    """The operator commands (ops/), pointed at this run's emulator as the SDK is pointed at any endpoint."""
+    consumers = [poller.function.name for poller in pollers if poller.mapping is not None]
+    examples = [("make status", "each consumer: running or paused, its queue's depth, oldest message, dead letters")]
+    if consumers:
+        examples += [
+            (f"make pause CONSUMER={consumers[0]}", "its webhooks wait in its queue; the others keep receiving"),
+            (f"make resume CONSUMER={consumers[0]}", "it works through what waited"),
+        ]
+    width = max(len(command) for command, _ in examples)
+    return [
+        "Operate it as the deployed stack (make status, pause, resume, replay, redrive), in a terminal where",
+        f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local",
+        *(f"  {command.ljust(width)}  # {what}" for command, what in examples),
+    ]
 
 
 def _curl(url: str, webhook: Webhook) -> list[str]:

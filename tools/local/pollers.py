@@ -2,7 +2,9 @@
 
 SQS: like an event source mapping, receive a batch, invoke, delete what succeeded. A failed message is
 made visible again after 2 s (not the queue's visibility timeout) so local retries are quick; the
-emulator moves it to the dead-letter queue once the RedrivePolicy's maxReceiveCount is used up.
+emulator moves it to the dead-letter queue once the RedrivePolicy's maxReceiveCount is used up. The mapping's
+live State is the switch, as in Lambda: read before each receive (a loopback call), and while it is Disabled
+(`make pause`) nothing is received, so the webhooks wait in the queue until `make resume`.
 SNS: the topic delivers (enveloped, filter policy applied) to an internal queue; each notification is
 one invocation, retried twice on failure like an asynchronous invocation, then sent to the function's
 DeadLetterQueue if it has one.
@@ -28,6 +30,9 @@ from tools.local.console import DELIVERY, NOTE, shown
 from tools.local.views import Describe
 
 RETRY_AFTER_SECONDS = 2
+PAUSED_STATES = frozenset({"Disabled", "Disabling"})
+"""A mapping's States in which Lambda does not poll its queue."""
+PAUSED_CHECK_SECONDS = 1
 SNS_ATTEMPTS = 3
 WEBHOOK_ID = "X-Pps-Webhook-Id"
 
@@ -40,6 +45,8 @@ class Poller:
     source: str
     """Where deliveries come from, for the console: a queue or topic name."""
     run: Callable[[], None]
+    mapping: str | None = None
+    """The logical id of its event source mapping (an SQS poller): what `make pause` switches."""
 
 
 @dataclass
@@ -66,8 +73,8 @@ def pollers(
     for function in functions:
         for name, event in function.spec.events.items():
             properties = event.get("Properties") or {}
-            if event.get("Type") == "SQS" and properties.get("Enabled", True):
-                found.append(_sqs(context, function, properties))
+            if event.get("Type") == "SQS":  # created disabled or not: its live State decides
+                found.append(_sqs(context, function, name, properties))
             elif event.get("Type") == "SNS":
                 found.append(_sns(context, function, name, properties))
     return found
@@ -80,8 +87,10 @@ def start(found: Sequence[Poller]) -> list[threading.Thread]:
     return threads
 
 
-def _sqs(context: _Context, function: Function, properties: Mapping[str, Any]) -> Poller:
+def _sqs(context: _Context, function: Function, mapping: str, properties: Mapping[str, Any]) -> Poller:
     queue_arn = str(properties["Queue"])
+    mapping_id = context.deployment.physical_ids[mapping]
+    aws_lambda = context.deployment.client("lambda")
     queue = queue_arn.rsplit(":", 1)[-1]
     sqs = context.deployment.client("sqs")
     url = _queue_url(context.deployment, queue_arn)
@@ -127,9 +136,27 @@ def _sqs(context: _Context, function: Function, properties: Mapping[str, Any]) -
                 outcome = f"failed (attempt {attempt}), will retry in {RETRY_AFTER_SECONDS} s"
             say.warning(f"{DELIVERY} {function.name}  {outcome}  {_labels([message])}: {reason}")
 
+    def polls(was: bool | None) -> bool:
+        """Whether the mapping is switched on now; a line on the console when that changed."""
+        state = str(aws_lambda.get_event_source_mapping(UUID=mapping_id).get("State", ""))
+        now = state not in PAUSED_STATES
+        if was is not None and now and not was:
+            say.info(f"{DELIVERY} {function.name}  resumed: receiving from {queue} again")
+        elif not now and was is not False:
+            say.info(
+                f"{DELIVERY} {function.name}  paused (its event source mapping is {state}): webhooks wait in "
+                f"{queue} (make resume CONSUMER={function.name})"
+            )
+        return now
+
     def run() -> None:
+        running: bool | None = None
         while not context.stop.is_set():
             try:
+                running = polls(running)
+                if not running:
+                    context.stop.wait(PAUSED_CHECK_SECONDS)
+                    continue
                 messages = sqs.receive_message(
                     QueueUrl=url,
                     MaxNumberOfMessages=batch_size,
@@ -142,7 +169,7 @@ def _sqs(context: _Context, function: Function, properties: Mapping[str, Any]) -
             except (BotoCoreError, ClientError) as error:
                 _unavailable(context, function, queue, error)
 
-    return Poller(function, queue, run)
+    return Poller(function, queue, run, mapping)
 
 
 def _sns(context: _Context, function: Function, event_name: str, properties: Mapping[str, Any]) -> Poller:

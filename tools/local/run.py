@@ -2,7 +2,9 @@
 
 An embedded moto server holds every resource of the template (tools.devkit.stack), and the real handlers run
 in this process: POST /webhooks invokes the receiver with the event API Gateway would send, and each
-consumer gets its SQS (or SNS) deliveries as Lambda would hand them over.
+consumer gets its SQS (or SNS) deliveries as Lambda would hand them over, while its event source mapping is
+enabled (`make pause` / `make resume` switch it). The queues' ApproximateAgeOfOldestMessage is published to
+CloudWatch as SQS does (tools.local.queue_metrics), for `make status`.
 
 Every setting is optional: a make variable (read from the environment) or an option (`pps-run --help`).
 """
@@ -21,7 +23,7 @@ import click
 
 from tools.devkit import dev_key, invoker, stack
 from tools.devkit.emulator import LOCAL_RUN_PORT, can_bind, moto_server, use_emulator
-from tools.local import pollers
+from tools.local import pollers, queue_metrics
 from tools.local.banner import banner
 from tools.local.console import console
 from tools.local.http_api import JWKS_PATH, HttpApi, routes
@@ -125,6 +127,8 @@ def run(settings: Settings) -> int:
         found = pollers.pollers(deployment, functions, say, stop, lines)
         api.serve(routes(functions))
         threads = pollers.start(found)
+        threads.append(queue_metrics.publisher(deployment, say, stop))  # what SQS publishes to CloudWatch in AWS
+        threads[-1].start()
         hints = [hint for view in views for hint in view.hints]
         print(banner(deployment, api, found, trust, settings.log_level, hints), flush=True)  # noqa: T201
         while not stop.wait(0.5):
