@@ -15,6 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.support.stack import Deployment
+
 ROOT = Path(__file__).resolve().parents[2]
 OPS = ROOT / "ops"
 # The pinned requirements and what they pull in: boto3's own dependencies.
@@ -33,6 +35,7 @@ OPS_DISTRIBUTIONS = {
 DEV_TOOLCHAIN = ["moto", "aws-sam-cli", "pytest", "rich", "mypy", "ruff", "pps-webhooks"]
 REPLAY_VARIABLES = ["TOPIC", "SINCE", "UNTIL", "TARGET", "DRY_RUN", "ARCHIVE_BUCKET", "STACK"]
 REDRIVE_VARIABLES = ["QUEUE", "FUNCTION", "STREAM", "DRY_RUN", "MAX"]
+CONTROL_VARIABLES = ["CONSUMER", "STACK"]
 
 pytestmark = pytest.mark.timeout(600)  # the first test creates the venv: pip install from PyPI (or its cache)
 
@@ -85,7 +88,14 @@ def test_the_venv_holds_ops_and_its_requirements_and_nothing_of_the_dev_toolchai
 
 
 @pytest.mark.parametrize(
-    ("command", "variables"), [("pps-replay", REPLAY_VARIABLES), ("pps-redrive", REDRIVE_VARIABLES)]
+    ("command", "variables"),
+    [
+        ("pps-replay", REPLAY_VARIABLES),
+        ("pps-redrive", REDRIVE_VARIABLES),
+        ("pps-pause", CONTROL_VARIABLES),
+        ("pps-resume", CONTROL_VARIABLES),
+        ("pps-status", ["STACK"]),
+    ],
 )
 def test_help_documents_every_make_variable(ops_bin: Path, workdir: Path, command: str, variables: list[str]) -> None:
     result = run(ops_bin, workdir, command, "--help")
@@ -201,3 +211,23 @@ def test_a_dry_run_of_redrive_counts_the_dead_letter_queue_and_moves_nothing(
     assert f"would move   2  (2 to {source})" in result.stdout
     assert depth(sqs, dlq_url) == 2
     assert depth(sqs, source_url) == 0
+
+
+def test_pause_and_status_run_from_the_bare_venv_against_the_stack(
+    ops_bin: Path, workdir: Path, aws: dict[str, str], stack: Deployment
+) -> None:
+    # Given the stack created from template.yaml
+    mappings = {name: stack.physical_ids[name] for name in stack.event_source_mappings}
+    aws_lambda = stack.client("lambda")
+
+    # When the installed commands pause one consumer and list them all
+    paused = run(ops_bin, workdir, "pps-pause", CONSUMER="OrdersPlacedFunction", STACK=stack.name, **aws)
+    listed = run(ops_bin, workdir, "pps-status", STACK=stack.name, **aws)
+
+    # Then that consumer's mapping alone is off, and the table says so
+    assert paused.returncode == 0, paused.stderr
+    assert aws_lambda.get_event_source_mapping(UUID=mappings["OrdersPlacedEventSource"])["State"] == "Disabled"
+    assert aws_lambda.get_event_source_mapping(UUID=mappings["OrdersUpdatedEventSource"])["State"] == "Enabled"
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split()[1] for line in listed.stdout.splitlines()[1:]}
+    assert rows == {"OrdersPlacedFunction": "paused", "OrdersUpdatedFunction": "running"}
