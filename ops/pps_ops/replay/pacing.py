@@ -22,7 +22,7 @@ def parse_rate(text: str) -> float:
 @dataclass
 class Pacer:
     """Message k of a replay is handed over no earlier than k/rate seconds after the first (fixed spacing on the
-    monotonic clock), and never sooner than 1/rate after the one before it.
+    monotonic clock), and the message after a send no earlier than 1/rate after that send started.
 
     The spacing runs from the moment a send starts, so the time a send takes (a function's synchronous invoke)
     counts toward it: a send slower than the spacing is followed at once by the next, never by a burst that
