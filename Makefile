@@ -75,7 +75,7 @@ orders: install ## Show the OrdersTable of `make run`
 	@$(BIN)/pps-orders
 
 # The operator tools (ops/) read these variables as the options they stand for: `.venv/bin/pps-replay --help`.
-replay: install ## Re-deliver archived webhooks to ONE consumer: TOPIC= SINCE= [UNTIL=] TARGET=<queue URL|function> [DRY_RUN=1]
+replay: install ## Re-deliver archived webhooks to ONE consumer: TOPIC= SINCE= [UNTIL=] TARGET=<queue URL|function> [TENANT= SUB_TOPIC_PREFIX= WEBHOOK_IDS=<ids|@file>] [RATE=<per s>] [DRY_RUN=1] [RESTART=1]
 	@$(BIN)/pps-replay
 
 redrive: install ## Move a dead-letter queue's messages back: QUEUE=<DLQ URL> [FUNCTION=|STREAM=<name>] [DRY_RUN=1] [MAX=N]

@@ -1,6 +1,7 @@
 """`make replay` over an archive in the exact Firehose format, in a moto bucket: only the in-window
-notifications of the one topic reach the one target, with body and attributes intact, and nothing is
-published to SNS."""
+notifications of the one topic (and of the tenant, sub-topic and webhook ids asked for) reach the one target,
+with body and attributes intact, at the rate asked, each once across an interrupted run and the same command again;
+the plan is printed first, and nothing is published to SNS."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import gzip
 import io
 import json
 import os
+import re
+import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,7 +26,9 @@ from click.testing import CliRunner, Result
 
 from pps_ops.aws import aws_config
 from pps_ops.lambda_events import sns_event
+from pps_ops.replay.checkpoint import Checkpoint
 from pps_ops.replay.cli import main
+from pps_ops.replay.pacing import Pacer
 from pps_ops.replay.replay import replay
 from pps_ops.replay.summary import Summary
 from pps_ops.replay.targets import FunctionTarget, QueueTarget
@@ -42,13 +48,22 @@ WINDOW = Window(parse_moment(SINCE), parse_moment(UNTIL))
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:OrdersPlacedFunction"
 
 
-def notification(topic_arn: str, topic: str, timestamp: str, body: str, *, size: int | None = None) -> dict[str, Any]:
+def notification(
+    topic_arn: str,
+    topic: str,
+    timestamp: str,
+    body: str,
+    *,
+    size: int | None = None,
+    tenant: str = "OU1243",
+    sub_topic: str = "product:adv/adv-120",
+) -> dict[str, Any]:
     """An SNS notification as SNS hands a non-raw subscriber (Firehose), one per archive line."""
     message_id = str(uuid.uuid4())
     attributes = {
         "X-Pps-Topic": {"Type": "String", "Value": topic},
-        "X-Pps-Sub-Topic": {"Type": "String", "Value": "product:adv/adv-120"},
-        "X-Pps-Tenant-Id": {"Type": "String", "Value": "OU1243"},
+        "X-Pps-Sub-Topic": {"Type": "String", "Value": sub_topic},
+        "X-Pps-Tenant-Id": {"Type": "String", "Value": tenant},
         "X-Pps-Webhook-Id": {"Type": "String", "Value": str(uuid.uuid4())},
         "X-Pps-Triggered-At": {"Type": "String", "Value": timestamp.replace("Z", "0000Z")},
     }
@@ -77,6 +92,8 @@ class Archive:
     bucket: str
     expected: list[dict[str, Any]]
     """The notifications of orders/placed in the window, in timestamp order."""
+    others: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The notifications archived beside them, by their order id."""
 
     def put(
         self, stack: Deployment, topic: str, day: str, lines: Sequence[dict[str, Any] | str], *, gz: bool = True
@@ -86,6 +103,12 @@ class Archive:
         key = f"webhooks/topic={topic.replace('/', '_')}/date={day}/{name}"
         data = gzip.compress(text.encode()) if gz else text.encode()
         stack.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)
+
+
+@pytest.fixture(autouse=True)
+def _in_a_directory_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A replay writes its checkpoint under .replay/ where it runs: here, not in the repository."""
+    monkeypatch.chdir(tmp_path)
 
 
 def archive_bucket(stack: Deployment) -> str:
@@ -125,6 +148,7 @@ def archive(stack: Deployment) -> Archive:
     archive.put(stack, "orders/placed", "2024-01-03", [last, at_until])
     archive.put(stack, "orders/placed", "2024-01-05", [later])
     archive.put(stack, "orders/updated", "2024-01-01", [other])
+    archive.others = {"X-later": later, "X-before": before, "X-until": at_until}
     return archive
 
 
@@ -188,12 +212,9 @@ def replay_command(moto_endpoint: str, **variables: str) -> Result:
     return CliRunner().invoke(main, env={"AWS_ENDPOINT_URL": moto_endpoint, **variables})
 
 
-def test_a_dry_run_reads_and_counts_but_sends_nothing(stack: Deployment, archive: Archive, moto_endpoint: str) -> None:
-    variables = {"TOPIC": "orders/placed", "SINCE": SINCE, "UNTIL": UNTIL, "TARGET": stack.refs["OrdersPlacedQueue"]}
-    variables |= {"ARCHIVE_BUCKET": archive.bucket, "DRY_RUN": "1"}
-
-    # The real `make replay`, as the README shows it
-    result = subprocess.run(
+def make_replay(moto_endpoint: str, variables: dict[str, str], **options: Any) -> subprocess.CompletedProcess[str]:
+    """The real `make replay`, as the README shows it, with these variables."""
+    return subprocess.run(
         ["make", "--no-print-directory", "replay", *(f"{name}={value}" for name, value in variables.items())],
         cwd=ROOT,
         env={**os.environ, "AWS_ENDPOINT_URL": moto_endpoint},
@@ -201,23 +222,59 @@ def test_a_dry_run_reads_and_counts_but_sends_nothing(stack: Deployment, archive
         text=True,
         timeout=120,
         check=False,
+        **options,
     )
 
+
+def test_a_dry_run_prints_the_plan_per_topic_and_day_and_sends_nothing(
+    stack: Deployment, archive: Archive, moto_endpoint: str
+) -> None:
+    # Given another tenant's webhook among them
+    other_tenant = notification(
+        stack.refs["OrdersPlacedTopic"], "orders/placed", "2024-01-02T09:30:00.000Z", order("T-2000"), tenant="OU2000"
+    )
+    archive.put(stack, "orders/placed", "2024-01-02", [other_tenant])
+    variables = {"TOPIC": "orders/placed", "SINCE": SINCE, "UNTIL": UNTIL, "TARGET": stack.refs["OrdersPlacedQueue"]}
+    variables |= {"ARCHIVE_BUCKET": archive.bucket, "TENANT": "OU1243", "DRY_RUN": "1"}
+
+    result = make_replay(moto_endpoint, variables)
+
     assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    plan = lines.index("Plan: the webhooks the filters select, per topic and UTC day published")
+    assert lines[plan + 1 : plan + 6] == [
+        "  topic          date        count",
+        "  orders/placed  2024-01-01      2",
+        "  orders/placed  2024-01-02      2",
+        "  total                          4",
+        f"would send 4 to queue {stack.refs['OrdersPlacedQueue']}",
+    ]
+    assert plan < lines.index(next(line for line in lines if line.startswith("Replay of orders/placed")))
+    assert "  found in window  4  matching TENANT=OU1243  (first" in result.stdout
     assert "would send       4" in result.stdout
     assert "dry run: nothing sent" in result.stdout
+    assert "1 of another tenant" in result.stdout
     assert result.stdout.count("idempotent") == 1
     assert stack.queue_depth("OrdersPlacedQueue") == 0
+    (checkpoint,) = [line.split()[1] for line in lines if line.startswith("  checkpoint ")]
+    assert checkpoint.startswith(".replay/orders_placed-")
+    assert not (ROOT / checkpoint).exists()  # a dry run records nothing
 
 
 def test_the_same_settings_work_as_options(stack: Deployment, archive: Archive, moto_endpoint: str) -> None:
     target, bucket = stack.refs["OrdersPlacedQueue"], archive.bucket
     options = f"--topic orders/placed --since {SINCE} --until {UNTIL} --target {target} --archive-bucket {bucket}"
+    ids = ",".join(envelope["MessageAttributes"]["X-Pps-Webhook-Id"]["Value"] for envelope in archive.expected)
+    options += f" --tenant OU1243 --sub-topic-prefix product:adv/ --webhook-ids {ids} --rate 0.5 --checkpoint x.sent"
 
-    result = CliRunner().invoke(main, [*options.split(), "--dry-run"], env={"AWS_ENDPOINT_URL": moto_endpoint})
+    result = CliRunner().invoke(
+        main, [*options.split(), "--restart", "--dry-run"], env={"AWS_ENDPOINT_URL": moto_endpoint}
+    )
 
     assert result.exit_code == 0, result.output
+    assert "matching TENANT=OU1243, SUB_TOPIC_PREFIX=product:adv/, WEBHOOK_IDS (4 ids)" in result.output
     assert "would send       4" in result.output
+    assert "  checkpoint       x.sent  (nothing sent yet)" in result.output
     assert stack.queue_depth("OrdersPlacedQueue") == 0
 
 
@@ -229,6 +286,10 @@ def test_the_same_settings_work_as_options(stack: Deployment, archive: Archive, 
         ({"TOPIC": "orders/placed", "SINCE": UNTIL, "UNTIL": SINCE, "TARGET": "Fn"}, "must be before UNTIL"),
         ({"TOPIC": "orders/placed", "SINCE": SINCE, "TARGET": "arn:aws:sqs:us-east-1:1:Q"}, "not its ARN"),
         ({"TOPIC": "orders/placed", "SINCE": SINCE, "TARGET": "Fn", "DRY_RUN": "maybe"}, "'--dry-run' / DRY_RUN"),
+        ({"TOPIC": "orders/placed", "SINCE": "2024-01-01 25:00", "TARGET": "Fn"}, "'--since' / SINCE"),
+        ({"TOPIC": "orders/placed", "SINCE": SINCE, "TARGET": "Fn", "RATE": "0"}, "'--rate' / RATE"),
+        ({"TOPIC": "orders/placed", "SINCE": SINCE, "TARGET": "Fn", "WEBHOOK_IDS": " , "}, "no webhook id given"),
+        ({"TOPIC": "orders/placed", "SINCE": SINCE, "TARGET": "Fn", "WEBHOOK_IDS": "@nowhere.txt"}, "cannot read"),
     ],
 )
 def test_a_wrong_setting_is_a_usage_error_that_names_it(
@@ -421,3 +482,280 @@ def test_a_pointer_whose_body_is_gone_is_counted_failed_not_sent(stack: Deployme
     assert (summary.found, summary.sent, summary.failed) == (4, 3, 1)
     assert summary.reasons == {"offloaded body NoSuchKey": 1}
     assert not summary.ok
+
+
+def queue_variables(stack: Deployment, archive: Archive, **variables: str) -> dict[str, str]:
+    given = {"TOPIC": "orders/placed", "SINCE": SINCE, "UNTIL": UNTIL, "TARGET": stack.refs["OrdersPlacedQueue"]}
+    return given | {"ARCHIVE_BUCKET": archive.bucket} | variables
+
+
+def bodies(messages: Sequence[dict[str, Any]]) -> list[str]:
+    return sorted(message["Body"] for message in messages)
+
+
+def messages_of(*envelopes: dict[str, Any]) -> list[str]:
+    return sorted(envelope["Message"] for envelope in envelopes)
+
+
+@pytest.mark.parametrize(
+    ("variables", "selected", "skipped"),
+    [
+        ({"TENANT": "OU2000"}, ["T-2000"], "5 of another tenant, 0 already sent per the checkpoint)"),
+        ({"SUB_TOPIC_PREFIX": "product:std/"}, ["S-std"], "5 of another sub-topic, 0 already sent per the checkpoint)"),
+        (
+            {"TENANT": "OU1243", "SUB_TOPIC_PREFIX": "product:adv/"},
+            ["R-1", "R-2", "R-3", "R-4"],
+            "1 of another tenant, 1 of another sub-topic, 0 already sent per the checkpoint)",
+        ),
+    ],
+)
+def test_only_the_webhooks_of_the_tenant_and_sub_topic_asked_for_are_sent(
+    stack: Deployment,
+    archive: Archive,
+    moto_endpoint: str,
+    variables: dict[str, str],
+    selected: list[str],
+    skipped: str,
+) -> None:
+    # Given, beside the four of OU1243 under product:adv/, one of another tenant and one of another sub-topic
+    placed = stack.refs["OrdersPlacedTopic"]
+    beside = {
+        "T-2000": notification(placed, "orders/placed", "2024-01-01T11:00:00.000Z", order("T-2000"), tenant="OU2000"),
+        "S-std": notification(
+            placed, "orders/placed", "2024-01-01T11:30:00.000Z", order("S-std"), sub_topic="product:std/std-1"
+        ),
+    }
+    archive.put(stack, "orders/placed", "2024-01-01", list(beside.values()))
+    by_order = {f"R-{index}": envelope for index, envelope in enumerate(archive.expected, start=1)} | beside
+
+    result = replay_command(moto_endpoint, **queue_variables(stack, archive, **variables))
+
+    assert result.exit_code == 0, result.output
+    received = drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])
+    assert bodies(received) == messages_of(*(by_order[name] for name in selected))
+    assert f"  sent             {len(selected)}  to queue" in result.output
+    assert f"(2 outside the window, 1 of another topic, 1 duplicate in the archive, {skipped}" in result.output
+
+
+def test_only_the_webhook_ids_asked_for_are_sent_and_those_not_in_the_window_are_named(
+    stack: Deployment, archive: Archive, moto_endpoint: str, tmp_path: Path
+) -> None:
+    def id_of(envelope: dict[str, Any]) -> str:
+        return str(envelope["MessageAttributes"]["X-Pps-Webhook-Id"]["Value"])
+
+    # Given a list of ids from an incident: two in the window, one a few days later, one PPS never sent
+    first, third, later = archive.expected[0], archive.expected[2], archive.others["X-later"]
+    listing = tmp_path / "ids.txt"
+    listing.write_text(f"# INC-42\n{id_of(first)}\n\n{id_of(third)}  # the retry\n{id_of(later)}\nno-such-id\n")
+
+    result = replay_command(moto_endpoint, **queue_variables(stack, archive, WEBHOOK_IDS="@ids.txt"))
+
+    # Then those two are sent, and the operator learns which ids were not there (and that not all was done)
+    assert result.exit_code == 1, result.output
+    assert bodies(drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])) == messages_of(first, third)
+    assert "  found in window  2  matching WEBHOOK_IDS (4 ids)" in result.output
+    assert "2 not in WEBHOOK_IDS" in result.output
+    missing = sorted([id_of(later), "no-such-id"])
+    assert (
+        f"Note: 2 of the 4 WEBHOOK_IDS are not in the archive of orders/placed in the window: "
+        f"{', '.join(missing)}" in result.output
+    )
+
+
+def test_a_window_to_the_minute_is_compared_with_when_sns_published_each_webhook(
+    stack: Deployment, archive: Archive, moto_endpoint: str
+) -> None:
+    # The window starts a second and a half before the first, and ends at the third to the millisecond.
+    variables = queue_variables(stack, archive, SINCE="2024-01-01 10:00", UNTIL="2024-01-02T08:00Z")
+
+    result = replay_command(moto_endpoint, **variables)
+
+    assert result.exit_code == 0, result.output
+    assert bodies(drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])) == messages_of(*archive.expected[:2])
+    assert "Replay of orders/placed from 2024-01-01T10:00:00Z (inclusive) to 2024-01-02T08:00:00Z" in result.output
+    # before (23:59:59.900 the day before), the third (08:00:00.000), the last and the one at the old UNTIL
+    assert "(4 outside the window, 1 of another topic, 1 duplicate in the archive" in result.output
+
+
+def replay_six(stack: Deployment, archive: Archive, pacer: Pacer | None) -> tuple[float, Summary]:
+    started = time.monotonic()
+    summary = replay(
+        s3=stack.client("s3"),
+        bucket=archive.bucket,
+        topic="orders/placed",
+        window=WINDOW,
+        target=QueueTarget.connect(stack.client("sqs"), stack.refs["OrdersPlacedQueue"]),
+        progress=io.StringIO(),
+        pacer=pacer,
+    )
+    return time.monotonic() - started, summary
+
+
+def test_a_rate_spaces_the_sends_and_without_it_they_go_as_fast_as_the_queue_takes_them(
+    stack: Deployment, archive: Archive
+) -> None:
+    placed = stack.refs["OrdersPlacedTopic"]
+    more = [
+        notification(placed, "orders/placed", f"2024-01-02T{hour}:00:00.000Z", order(f"R-{hour}"))
+        for hour in ("15", "16")
+    ]
+    archive.put(stack, "orders/placed", "2024-01-02", more)
+
+    unpaced, as_fast = replay_six(stack, archive, None)
+    paced, at_ten = replay_six(stack, archive, Pacer(10))
+
+    assert (as_fast.sent, at_ten.sent) == (6, 6)
+    assert paced >= 0.5  # the sixth no sooner than 5/10 s after the first
+    assert unpaced < paced - 0.3
+    assert len(drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])) == 12
+
+
+class CtrlCWhileWaiting:
+    """The sleep of a Pacer that returns at once, and raises KeyboardInterrupt (as Ctrl-C does) on its `nth` call."""
+
+    def __init__(self, nth: int) -> None:
+        self.nth, self.calls = nth, 0
+
+    def __call__(self, seconds: float) -> None:
+        self.calls += 1
+        if self.calls == self.nth:
+            raise KeyboardInterrupt
+
+
+def test_a_replay_interrupted_after_two_sends_resumes_with_the_rest_and_sends_none_twice(
+    stack: Deployment, archive: Archive, tmp_path: Path
+) -> None:
+    identity = {"topic": "orders/placed", "target": stack.refs["OrdersPlacedQueue"]}
+    path = tmp_path / "orders.sent"
+
+    def run(pacer: Pacer | None) -> Summary:
+        return replay(
+            s3=stack.client("s3"),
+            bucket=archive.bucket,
+            topic="orders/placed",
+            window=WINDOW,
+            target=QueueTarget.connect(stack.client("sqs"), stack.refs["OrdersPlacedQueue"]),
+            progress=io.StringIO(),
+            checkpoint=Checkpoint.load(path, identity),
+            pacer=pacer,
+        )
+
+    # When Ctrl-C comes while the third waits for its turn (one a second: no wait for the first)
+    interrupted = run(Pacer(1, sleep=CtrlCWhileWaiting(2)))
+    # and the same replay runs again
+    resumed = run(None)
+
+    assert (interrupted.sent, interrupted.interrupted, interrupted.ok) == (2, True, False)
+    assert "  not sent         2  (interrupted: run the same command again to send the rest)" in interrupted.lines()
+    assert (resumed.already_sent, resumed.sent, resumed.ok) == (2, 2, True)
+    assert "4 already sent per the checkpoint" not in "\n".join(resumed.lines())
+    assert "2 already sent per the checkpoint" in "\n".join(resumed.lines())
+    # Then each webhook arrived once
+    received = drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])
+    assert bodies(received) == messages_of(*archive.expected)
+    assert len(received) == 4
+
+
+def test_ctrl_c_on_make_replay_then_the_same_command_again_delivers_each_webhook_once(
+    stack: Deployment, archive: Archive, moto_endpoint: str, tmp_path: Path
+) -> None:
+    variables = queue_variables(stack, archive, RATE="2", CHECKPOINT=str(tmp_path / "orders.sent"))
+    command = ["make", "--no-print-directory", "replay", *(f"{name}={value}" for name, value in variables.items())]
+    environment = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint}
+    # Two a second, in batches of two: the first two at 0.5 s, the next two at 1.5 s.
+    running = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while stack.queue_depth("OrdersPlacedQueue") < 2 and running.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(running.pid, signal.SIGINT)  # Ctrl-C in the terminal: make and the replay alike
+        stdout, _ = running.communicate(timeout=60)
+    finally:
+        if running.poll() is None:
+            os.killpg(running.pid, signal.SIGKILL)
+            running.wait()
+    first = int(re.search(r"^  sent +(\d+)", stdout, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    assert 0 < first < 4, stdout
+    assert "interrupted: run the same command again to send the rest" in stdout
+
+    again = make_replay(moto_endpoint, variables)
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{first} already sent per the checkpoint" in again.stdout
+    assert f"  sent             {4 - first}  to queue" in again.stdout
+    assert f"  checkpoint       {tmp_path / 'orders.sent'}  (4 sent recorded" in again.stdout
+    received = drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])
+    assert bodies(received) == messages_of(*archive.expected)
+    assert len(received) == 4
+
+
+def test_the_same_command_after_a_completed_replay_sends_nothing_and_restart_sends_all_again(
+    stack: Deployment, archive: Archive, moto_endpoint: str, tmp_path: Path
+) -> None:
+    variables = queue_variables(stack, archive)
+
+    done = replay_command(moto_endpoint, **variables)
+    again = replay_command(moto_endpoint, **variables)
+    restarted = replay_command(moto_endpoint, **variables, RESTART="1")
+
+    assert [result.exit_code for result in (done, again, restarted)] == [0, 0, 0], again.output
+    (checkpoint,) = (tmp_path / ".replay").iterdir()  # where it ran, named for the topic and the replay
+    assert checkpoint.name.startswith("orders_placed-")
+    assert f"  checkpoint       .replay/{checkpoint.name}  (4 sent recorded" in done.output
+    assert "  sent             0  to queue" in again.output
+    assert "4 already sent per the checkpoint" in again.output
+    assert "  sent             4  to queue" in restarted.output
+    assert len(drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])) == 8
+
+
+def test_the_checkpoint_of_another_replay_is_a_usage_error(
+    stack: Deployment, archive: Archive, moto_endpoint: str, tmp_path: Path
+) -> None:
+    checkpoint = str(tmp_path / "orders.sent")
+    assert replay_command(moto_endpoint, **queue_variables(stack, archive, CHECKPOINT=checkpoint)).exit_code == 0
+
+    result = replay_command(moto_endpoint, **queue_variables(stack, archive, CHECKPOINT=checkpoint, TENANT="OU1243"))
+
+    assert result.exit_code == 2
+    assert "is of another replay (another tenant): give RESTART=1 to start it over, or another CHECKPOINT" in (
+        result.output
+    )
+    assert stack.queue_depth("OrdersPlacedQueue") == 4
+
+
+def test_after_an_aws_failure_the_same_replay_sends_only_what_failed(
+    stack: Deployment, archive: Archive, aws_proxy: AwsProxy, tmp_path: Path
+) -> None:
+    sqs = boto3.client("sqs", endpoint_url=aws_proxy.url, region_name=REGION, config=aws_config())
+    identity = {"topic": "orders/placed", "target": stack.refs["OrdersPlacedQueue"]}
+
+    def run() -> Summary:
+        return replay(
+            s3=stack.client("s3"),
+            bucket=archive.bucket,
+            topic="orders/placed",
+            window=WINDOW,
+            target=QueueTarget.connect(sqs, stack.refs["OrdersPlacedQueue"]),
+            progress=io.StringIO(),
+            checkpoint=Checkpoint.load(tmp_path / "orders.sent", identity),
+            pacer=Pacer(1, sleep=lambda seconds: None),  # one webhook a batch, without the waiting
+        )
+
+    # Given SQS fails the first batch, and the SDK's retries of it
+    aws_proxy.fail("sqs.SendMessageBatch", times=3)
+    failed_once = run()
+    again = run()
+
+    assert (failed_once.sent, failed_once.failed, failed_once.ok) == (3, 1, False)
+    assert (again.already_sent, again.sent, again.failed, again.ok) == (3, 1, 0, True)
+    received = drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])
+    assert bodies(received) == messages_of(*archive.expected)
+    assert len(received) == 4

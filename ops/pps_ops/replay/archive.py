@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from pps_ops.replay.selection import Selection, webhook_id
 from pps_ops.replay.summary import Summary
 from pps_ops.replay.window import Window, partition_of, topic_prefix
 
@@ -96,11 +97,23 @@ def window_keys(s3: S3Client, bucket: str, topic: str, window: Window) -> list[s
 
 
 def read_archive(
-    s3: S3Client, bucket: str, topic: str, window: Window, summary: Summary, progress: TextIO | None = None
+    s3: S3Client,
+    bucket: str,
+    topic: str,
+    window: Window,
+    summary: Summary,
+    progress: TextIO | None = None,
+    selection: Selection | None = None,
 ) -> list[Notification]:
-    """The notifications of `topic` in the window, in timestamp order, each once; the rest counted in summary."""
+    """The notifications of `topic` in the window that `selection` selects, each once, in timestamp order (then
+    the archive's: keys sorted, lines in order); the rest counted in summary.
+
+    `window` is compared with each notification's Timestamp (when SNS published it, to the millisecond): the
+    partitions read are the window's days, what they hold outside the window is skipped."""
     found: dict[str, Notification] = {}
-    keys = window_keys(s3, bucket, topic, window)
+    seen: set[str] = set()
+    in_window_ids: set[str] = set()
+    keys = sorted(window_keys(s3, bucket, topic, window))
     with click.progressbar(keys, label="archive objects read", show_pos=True, file=progress or sys.stderr) as bar:
         for key in bar:
             summary.objects += 1
@@ -112,24 +125,41 @@ def read_archive(
                 summary.notes.append(f"s3://{bucket}/{key} is neither gzip nor UTF-8 text: not read")
                 continue
             for line in lines:
-                _sort(read_notification(line), topic, window, found, summary)
+                notification = _in_window(read_notification(line), topic, window, summary)
+                if notification is not None:
+                    in_window_ids.add(webhook_id(notification) or "")
+                    _select(notification, selection or Selection(), seen, found, summary)
     ordered = sorted(found.values(), key=lambda notification: notification.timestamp)
     summary.found = len(ordered)
     if ordered:
         summary.first, summary.last = ordered[0].envelope["Timestamp"], ordered[-1].envelope["Timestamp"]
+    if selection is not None and selection.webhook_ids is not None:
+        summary.missing_ids = [wanted for wanted in sorted(selection.webhook_ids) if wanted not in in_window_ids]
     return ordered
 
 
-def _sort(
-    notification: Notification | None, topic: str, window: Window, found: dict[str, Notification], summary: Summary
-) -> None:
+def _in_window(notification: Notification | None, topic: str, window: Window, summary: Summary) -> Notification | None:
     if notification is None:
         summary.unreadable += 1
     elif notification.pps_topic != topic:  # partition names fold "/" into "_": orders_placed shares one
         summary.other_topic += 1
     elif notification.timestamp not in window:
         summary.outside_window += 1
-    elif notification.message_id in found:
+    else:
+        return notification
+    return None
+
+
+def _select(
+    notification: Notification, selection: Selection, seen: set[str], found: dict[str, Notification], summary: Summary
+) -> None:
+    """Each MessageId once (a duplicate counts as one whatever the filters say), then the filters."""
+    if notification.message_id in seen:
         summary.duplicates += 1
+        return
+    seen.add(notification.message_id)
+    rejected_by = selection.rejects(notification)
+    if rejected_by is not None:
+        summary.filtered[rejected_by] += 1
     else:
         found[notification.message_id] = notification

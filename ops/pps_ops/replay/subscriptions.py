@@ -48,6 +48,7 @@ def check_subscriptions(sns: SNSClient, topic_arns: Sequence[str], target: Targe
         if subscription.filter_policy:
             summary.notes.append(
                 f"{target.description} subscribes to {topic_arn} with a filter policy ({subscription.filter_policy}); "
-                "a replay does not apply it: every webhook of the topic in the window is sent"
+                "a replay does not apply it: every selected webhook of the topic in the window is sent "
+                "(SUB_TOPIC_PREFIX= and TENANT= select)"
             )
     return found

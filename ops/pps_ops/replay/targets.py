@@ -15,7 +15,7 @@ from pps_ops.aws import LambdaInvoker, reason_of
 from pps_ops.lambda_events import sns_event
 from pps_ops.offload import SIZE_ATTRIBUTE
 from pps_ops.replay.archive import Notification
-from pps_ops.sqs_batches import send_all
+from pps_ops.sqs_batches import SQS_BATCH_ENTRIES, send_all
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 class Target(Protocol):
     @property
     def description(self) -> str: ...
+
+    @property
+    def batch_size(self) -> int:
+        """How many notifications one send call takes at most."""
+        ...
 
     def subscribed_by(self, endpoint: str) -> bool:
         """Whether an SNS subscription endpoint is this target."""
@@ -74,6 +79,10 @@ class QueueTarget:
     def description(self) -> str:
         return f"queue {self.queue_url}"
 
+    @property
+    def batch_size(self) -> int:
+        return SQS_BATCH_ENTRIES
+
     def subscribed_by(self, endpoint: str) -> bool:
         return endpoint == self.queue_arn
 
@@ -91,6 +100,10 @@ class FunctionTarget:
     @property
     def description(self) -> str:
         return f"function {self.function}"
+
+    @property
+    def batch_size(self) -> int:
+        return 1  # one synchronous invoke per notification
 
     def subscribed_by(self, endpoint: str) -> bool:
         return endpoint == self.function or _function_name(endpoint) == _function_name(self.function)
