@@ -33,7 +33,21 @@ OPS_DISTRIBUTIONS = {
     "pip",
 }
 DEV_TOOLCHAIN = ["moto", "aws-sam-cli", "pytest", "rich", "mypy", "ruff", "pps-webhooks"]
-REPLAY_VARIABLES = ["TOPIC", "SINCE", "UNTIL", "TARGET", "DRY_RUN", "ARCHIVE_BUCKET", "STACK"]
+REPLAY_VARIABLES = [
+    *(
+        "TOPIC",
+        "SINCE",
+        "UNTIL",
+        "TARGET",
+        "TENANT",
+        "SUB_TOPIC_PREFIX",
+        "WEBHOOK_IDS",
+        "RATE",
+        "CHECKPOINT",
+        "RESTART",
+    ),
+    *("DRY_RUN", "ARCHIVE_BUCKET", "STACK"),
+]
 REDRIVE_VARIABLES = ["QUEUE", "FUNCTION", "STREAM", "DRY_RUN", "MAX"]
 CONTROL_VARIABLES = ["CONSUMER", "STACK"]
 
