@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from pps_ops.find.archive import QueryFailed, run_query, sightings
 from pps_ops.find.cli import main
-from pps_ops.find.query import COLUMNS, find_query, literal, sns_timestamp
+from pps_ops.find.query import COLUMNS, LIMIT, find_query, literal, sns_timestamp
 from pps_ops.find.queues import QueueSearch
+from pps_ops.find.summary import Summary
 
 SINCE = datetime(2024, 2, 1, 9, 30, tzinfo=UTC)
 
@@ -39,6 +40,7 @@ def test_the_query_names_its_topic_partitions_and_day_in_the_text_and_the_id_and
     assert 'FROM "pps_webhooks_archive"."webhooks"' in query.sql
     assert query.parameters == ("'W-1'''", "'OU''1'")
     assert query.sql.count("?") == 2
+    assert query.sql.index("?") > query.sql.index("WHERE")  # Athena takes parameters in WHERE only
     assert "W-1" not in query.sql
     assert "OU" not in query.sql
 
@@ -178,3 +180,13 @@ def test_help_documents_every_variable_the_cost_and_why_a_running_queue_is_not_s
     assert "this bounds what Athena scans and bills" in text
     assert 'reported as "not searched: consumer running"' in text
     assert "count toward its maxReceiveCount" in text
+
+
+def test_a_listing_cut_at_the_limit_says_so() -> None:
+    summary = Summary("W-1", None, SINCE, "archive", ["orders_placed"], sightings([row("W-1")] * LIMIT))
+
+    assert summary.ok
+    assert f"Note: only the first {LIMIT} deliveries are listed: narrow with TENANT= or SINCE=" in summary.lines()
+    assert "Note: only" not in " ".join(
+        Summary("W-1", None, SINCE, "archive", sightings=sightings([row("W-1")])).lines()
+    )

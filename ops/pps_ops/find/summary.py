@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pps_ops.find.archive import Sighting
+from pps_ops.find.query import LIMIT
 from pps_ops.find.queues import QueueSearch
 from pps_ops.replay.window import iso
 
@@ -55,6 +56,8 @@ class Summary:
             lines += [search.line(width) for search in self.queues]
         else:
             lines.append("Where it waits: the stack has no consumers")
+        if len(self.sightings) >= LIMIT:
+            lines.append(f"Note: only the first {LIMIT} deliveries are listed: narrow with TENANT= or SINCE=")
         if not self.ok:
             lines.append(f"Not found: not in the archive since {iso(self.since)}, nor in any queue searched.")
         lines += [f"Note: {note}" for note in self.notes]
