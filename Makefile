@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install test lint typecheck validate unit integration e2e events consumer run send orders replay redrive pause resume status build build-check rehearsal scan local-invoke local-invoke-if-docker bench deploy clean
+.PHONY: help install test lint typecheck validate unit integration e2e events consumer run send orders replay redrive find pause resume status build build-check rehearsal scan local-invoke local-invoke-if-docker bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ orders: install ## Show the OrdersTable of `make run`
 # The operator tools (ops/) read these variables as the options they stand for: `.venv/bin/pps-replay --help`.
 replay: install ## Re-deliver archived webhooks to ONE consumer: TOPIC= SINCE= [UNTIL=] TARGET=<queue URL|function> [TENANT= SUB_TOPIC_PREFIX= WEBHOOK_IDS=<ids|@file>] [RATE=<per s>] [DRY_RUN=1] [RESTART=1]
 	@$(BIN)/pps-replay
+
+find: install ## Find one webhook: archive (Athena) and queues: WEBHOOK_ID= [TENANT=] [SINCE=<date>, default 30 days ago]
+	@$(BIN)/pps-find
 
 redrive: install ## Move a dead-letter queue's messages back: QUEUE=<DLQ URL> [FUNCTION=|STREAM=<name>] [DRY_RUN=1] [MAX=N]
 	@$(BIN)/pps-redrive

@@ -283,3 +283,86 @@ def test_each_consumer_is_capped_by_its_own_maximum_concurrency_parameter(consum
     parameter = TEMPLATE["Parameters"][f"{consumer}MaximumConcurrency"]
     assert parameter["MinValue"] == 2  # Lambda's minimum for SQS
     assert 2 <= parameter["Default"] <= 50
+
+
+def archive_table() -> dict[str, Any]:
+    table: dict[str, Any] = RESOURCES["ArchiveTable"]["Properties"]["TableInput"]
+    return table
+
+
+def test_the_archive_tables_projection_reads_exactly_where_firehose_writes() -> None:
+    """Partition projection, no crawler: storage.location.template is the stream's Prefix with Firehose's partition
+    keys as the table's partition columns, under the bucket the stream writes to."""
+    table = archive_table()
+    prefix = RESOURCES["WebhookArchiveStream"]["Properties"]["ExtendedS3DestinationConfiguration"]["Prefix"]
+    keys = re.findall(r"!\{partitionKeyFromQuery:(\w+)\}", prefix)
+    as_projected = re.sub(r"!\{partitionKeyFromQuery:(\w+)\}", r"${!\1}", prefix)
+
+    assert [key["Name"] for key in table["PartitionKeys"]] == keys == ["topic", "date"]
+    assert table["Parameters"]["storage.location.template"] == {"Fn::Sub": f"s3://${{ArchiveBucket}}/{as_projected}"}
+    assert table["StorageDescriptor"]["Location"] == {"Fn::Sub": "s3://${ArchiveBucket}/webhooks/"}
+    assert not resources_of_type(TEMPLATE, "AWS::Glue::Crawler")
+
+
+def test_topic_is_injected_and_date_projected_by_day_in_firehoses_format() -> None:
+    """An enum of topics could not hold the unrouted ones, which are archived under their own names."""
+    parameters = archive_table()["Parameters"]
+
+    assert parameters["projection.enabled"] == "true"
+    assert parameters["projection.topic.type"] == "injected"
+    assert parameters["projection.date.type"] == "date"
+    assert parameters["projection.date.format"] == "yyyy-MM-dd"  # Firehose's date: Timestamp[0:10]
+    start, end = parameters["projection.date.range"].split(",")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", start)
+    assert end == "NOW"
+    assert (parameters["projection.date.interval"], parameters["projection.date.interval.unit"]) == ("1", "DAYS")
+
+
+def test_the_archive_table_reads_each_line_as_an_sns_notification() -> None:
+    descriptor = archive_table()["StorageDescriptor"]
+    columns = {column["Name"]: column["Type"] for column in descriptor["Columns"]}
+
+    assert descriptor["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert descriptor["SerdeInfo"]["Parameters"]["case.insensitive"] == "true"  # MessageId -> messageid
+    assert descriptor["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"  # gzip by its extension
+    for key in ("Type", "MessageId", "TopicArn", "Message", "Timestamp", "MessageAttributes"):
+        assert key.lower() in columns
+    assert all(name == name.lower() for name in columns)
+    assert columns["messageattributes"] == "map<string,struct<type:string,value:string>>"
+    assert {column: type_ for column, type_ in columns.items() if column != "messageattributes"} == dict.fromkeys(
+        set(columns) - {"messageattributes"}, "string"
+    )
+
+
+def test_the_workgroup_enforces_its_encrypted_short_lived_results_and_a_scan_cutoff() -> None:
+    configuration = RESOURCES["ArchiveWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    results = configuration["ResultConfiguration"]
+    bucket = RESOURCES["ArchiveQueryResultsBucket"]["Properties"]
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert 0 < configuration["BytesScannedCutoffPerQuery"] <= 100 * 2**30
+    assert results["OutputLocation"] == {"Fn::Sub": "s3://${ArchiveQueryResultsBucket}/results/"}
+    assert results["EncryptionConfiguration"]["EncryptionOption"] == "SSE_S3"
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert 1 <= rule["ExpirationInDays"] <= 14
+    assert RESOURCES["ArchiveQueryResultsBucketPolicy"]["Properties"]["Bucket"] == {"Ref": "ArchiveQueryResultsBucket"}
+
+
+def test_the_outputs_name_the_database_table_and_workgroup_as_created() -> None:
+    """Written out rather than !Ref, so that the emulator (which cannot create them) reads the same names."""
+    outputs = TEMPLATE["Outputs"]
+    database = RESOURCES["ArchiveDatabase"]["Properties"]["DatabaseInput"]["Name"]
+
+    assert outputs["ArchiveDatabaseName"]["Value"] == database == {"Ref": "ArchiveDatabaseName"}
+    assert RESOURCES["ArchiveTable"]["Properties"]["DatabaseName"] == {"Ref": "ArchiveDatabase"}
+    assert outputs["ArchiveTableName"]["Value"] == archive_table()["Name"]
+    assert outputs["ArchiveWorkGroupName"]["Value"] == RESOURCES["ArchiveWorkGroup"]["Properties"]["Name"]
+    assert outputs["ArchiveQueryResultsBucketName"]["Value"] == {"Ref": "ArchiveQueryResultsBucket"}
+    # Athena takes lower-case letters, digits and underscores: no generated name (it would hold a hyphen)
+    assert re.fullmatch(r"\^\[a-z\].*\$", TEMPLATE["Parameters"]["ArchiveDatabaseName"]["AllowedPattern"])
+    assert re.fullmatch(
+        TEMPLATE["Parameters"]["ArchiveDatabaseName"]["AllowedPattern"],
+        TEMPLATE["Parameters"]["ArchiveDatabaseName"]["Default"],
+    )

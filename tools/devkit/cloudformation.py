@@ -183,6 +183,10 @@ class StackResolver(Resolver):
             return self.condition(node["Condition"])
         return bool(self.resolve(node))
 
+    def _sub(self, value: Any) -> str:
+        # "${!name}" is CloudFormation's escape for a literal "${name}" (Athena's storage.location.template).
+        return super()._sub(value).replace("${!", "${")
+
 
 @dataclass
 class Stack:
@@ -363,6 +367,10 @@ def _fill_in(stack: Stack) -> None:
     """The left-out resources that webhooks flow through, created through their service's API as CloudFormation
     would: each SNS subscription of a queue of this stack (the consumers' queues).
 
+    And the archive's Glue database and table and its Athena workgroup, through the Glue and Athena APIs with the
+    template's properties, so that they can be read back (moto's Athena runs no SQL: make find's tests hand it the
+    rows instead).
+
     Not emulated: the HTTP API and subscriptions to a function (whoever runs the functions serves and delivers
     those), the archive's Firehose stream and its subscriptions, e-mail, alarms, metric filters and policies.
     """
@@ -376,6 +384,27 @@ def _fill_in(stack: Stack) -> None:
                 subscription.endpoint,
                 subscription.attributes,
             )
+    for name in stack.of_type("AWS::Glue::Database"):
+        if name in stack.left_out:
+            database = stack.properties(name)["DatabaseInput"]
+            stack.client("glue").create_database(DatabaseInput=database)
+            stack.filled_in[name] = database["Name"]
+    for name in stack.of_type("AWS::Glue::Table"):
+        if name in stack.left_out:
+            properties = stack.properties(name)
+            stack.client("glue").create_table(
+                DatabaseName=properties["DatabaseName"], TableInput=properties["TableInput"]
+            )
+            stack.filled_in[name] = properties["TableInput"]["Name"]
+    for name in stack.of_type("AWS::Athena::WorkGroup"):
+        if name in stack.left_out:
+            properties = stack.properties(name)
+            stack.client("athena").create_work_group(
+                Name=properties["Name"],
+                Description=properties.get("Description", ""),
+                Configuration=properties.get("WorkGroupConfiguration", {}),
+            )
+            stack.filled_in[name] = properties["Name"]
 
 
 def _take_over_polling(stack: Stack) -> None:
