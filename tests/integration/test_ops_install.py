@@ -50,6 +50,10 @@ REPLAY_VARIABLES = [
 ]
 REDRIVE_VARIABLES = ["QUEUE", "FUNCTION", "STREAM", "DRY_RUN", "MAX"]
 CONTROL_VARIABLES = ["CONSUMER", "STACK"]
+FIND_VARIABLES = [
+    *("WEBHOOK_ID", "TENANT", "SINCE", "TIMEOUT", "MAX_RECEIVES"),
+    *("ARCHIVE_BUCKET", "DATABASE", "TABLE", "WORKGROUP", "STACK"),
+]
 
 pytestmark = pytest.mark.timeout(600)  # the first test creates the venv: pip install from PyPI (or its cache)
 
@@ -109,6 +113,7 @@ def test_the_venv_holds_ops_and_its_requirements_and_nothing_of_the_dev_toolchai
         ("pps-pause", CONTROL_VARIABLES),
         ("pps-resume", CONTROL_VARIABLES),
         ("pps-status", ["STACK"]),
+        ("pps-find", FIND_VARIABLES),
     ],
 )
 def test_help_documents_every_make_variable(ops_bin: Path, workdir: Path, command: str, variables: list[str]) -> None:
