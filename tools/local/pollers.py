@@ -4,7 +4,8 @@ SQS: like an event source mapping, receive a batch, invoke, delete what succeede
 made visible again after 2 s (not the queue's visibility timeout) so local retries are quick; the
 emulator moves it to the dead-letter queue once the RedrivePolicy's maxReceiveCount is used up. The mapping's
 live State is the switch, as in Lambda: read before each receive (a loopback call), and while it is Disabled
-(`make pause`) nothing is received, so the webhooks wait in the queue until `make resume`.
+(`make pause`) nothing is received, so the webhooks wait in the queue until `make resume`; a batch received while
+the pause landed is read again after the receive and goes back to the queue uninvoked.
 SNS: the topic delivers (enveloped, filter policy applied) to an internal queue; each notification is
 one invocation, retried twice on failure like an asynchronous invocation, then sent to the function's
 DeadLetterQueue if it has one.
@@ -165,9 +166,24 @@ def _sqs(context: _Context, function: Function, mapping: str, properties: Mappin
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
                 if messages and not context.stop.is_set():
-                    deliver(messages)
+                    # Paused while the receive waited (up to 1 s): Lambda invokes nothing once the mapping is
+                    # Disabled, so what was just received goes back to the queue, uninvoked.
+                    running = polls(running)
+                    if running:
+                        deliver(messages)
+                    else:
+                        release(messages)
             except (BotoCoreError, ClientError) as error:
                 _unavailable(context, function, queue, error)
+
+    def release(messages: list[dict[str, Any]]) -> None:
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for n, m in enumerate(messages)
+            ],
+        )
 
     return Poller(function, queue, run, mapping)
 
