@@ -183,6 +183,18 @@ def test_status_shows_each_consumers_state_depths_oldest_age_and_dead_letters(
     assert attributes["ApproximateReceiveCount"] == "1"
 
 
+def test_status_shows_an_empty_queue_as_holding_nothing_old_whatever_the_lagging_metric_says(
+    stack: Deployment, moto_endpoint: str
+) -> None:
+    """Right after a paused consumer is resumed and drains its queue, the metric's minute still holds the old age."""
+    put_age(stack, "OrdersPlacedQueue", 754, datetime.now(UTC))
+
+    shown = command(status_main, moto_endpoint)
+
+    assert shown.exit_code == 0, shown.output
+    assert table(shown.output)[PLACED][2:5] == ["0", "0", "0s"]
+
+
 def test_status_aligns_its_columns(stack: Deployment, moto_endpoint: str) -> None:
     shown = command(status_main, moto_endpoint)
 

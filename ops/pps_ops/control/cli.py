@@ -114,7 +114,8 @@ def status_main(stack: str) -> None:
     OLDEST           age of its queue's oldest message: CloudWatch's AWS/SQS
                      ApproximateAgeOfOldestMessage, the latest Maximum of the
                      last 10 minutes. SQS publishes it once a minute, so it
-                     lags a minute or more; "-" when there is no datapoint
+                     lags a minute or more; "-" when there is no datapoint,
+                     0s when the queue is empty now
     DEAD LETTERS     messages in its dead-letter queue
     MAX CONCURRENCY  the mapping's MaximumConcurrency ("-": not set)
     QUEUE            its queue's name

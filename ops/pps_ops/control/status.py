@@ -5,7 +5,7 @@ Nothing is received to find this out: a receive would count toward the queue's m
 from the consumer. Depths are the queue's Approximate* attributes. The oldest message's age is the one SQS
 publishes to CloudWatch (AWS/SQS ApproximateAgeOfOldestMessage, per QueueName, every minute): the latest Maximum of
 the last LOOKBACK, so it lags a minute or more behind the queue, and is "-" when CloudWatch has no datapoint (a
-queue idle for hours, or a metric not published yet).
+queue idle for hours, or a metric not published yet). A queue that is empty now shows 0, whatever the metric said.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def rows(sqs: Any, cloudwatch: Any, found: Sequence[Consumer], now: datetime | N
                 consumer,
                 waiting=depths[DEPTHS[0]],
                 in_flight=depths[DEPTHS[1]],
-                oldest_seconds=ages.get(queue_name(consumer.queue_arn)),
+                # Empty now: nothing is old, whatever the metric's last minute said (it lags the queue).
+                oldest_seconds=0.0 if not sum(depths.values()) else ages.get(queue_name(consumer.queue_arn)),
                 dead_letters=None if parked is None else parked[DEPTHS[0]] + parked[DEPTHS[1]],
             )
         )
