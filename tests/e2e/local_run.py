@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.support.make import make as run_make
 from tools.devkit import dev_key
 from tools.devkit.emulator import STACK_NAME, free_port
 from tools.devkit.events import pps_headers
@@ -129,15 +130,7 @@ class LocalRun:
     def make(self, target: str, **variables: str) -> subprocess.CompletedProcess[str]:
         """`make <target> NAME=value...` of this repository, its AWS SDK pointed at the run's emulator: the operator
         commands (`make status`, `make pause`), as the banner says to run them."""
-        return subprocess.run(
-            ["make", "--no-print-directory", target, *(f"{name}={value}" for name, value in variables.items())],
-            cwd=Path(__file__).resolve().parents[2],
-            env={**os.environ, "AWS_ENDPOINT_URL": self.aws_endpoint},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_make(target, self.aws_endpoint, variables)
 
     def dead_letters(self, queue_url: str) -> list[dict[str, Any]]:
         sqs = self.client("sqs")

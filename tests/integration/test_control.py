@@ -4,7 +4,6 @@ switched off and on (and nothing else), and each consumer's row read from the li
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,13 +16,13 @@ from click.testing import CliRunner, Result
 
 from pps_ops.control.cli import pause_main, resume_main, status_main
 from pps_ops.control.status import HEADER
+from tests.support.make import make as run_make
 from tests.support.project import copy_of_the_project
 from tests.support.stack import Deployment, reset_moto
 from tools.devkit import cloudformation
 from tools.devkit.cloudformation import Stack, create_stack
 from tools.devkit.emulator import STACK_NAME
 from tools.devkit.events import pps_headers
-from tools.devkit.paths import ROOT
 from tools.devkit.template import load_template
 from tools.scaffold.consumer import add_consumer
 
@@ -37,15 +36,7 @@ def command(main: click.Command, moto_endpoint: str, **variables: str) -> Result
 
 def make(target: str, moto_endpoint: str, **variables: str) -> subprocess.CompletedProcess[str]:
     """The real `make <target> NAME=value...`, as the README shows it."""
-    return subprocess.run(
-        ["make", "--no-print-directory", target, *(f"{name}={value}" for name, value in variables.items())],
-        cwd=ROOT,
-        env={**os.environ, "AWS_ENDPOINT_URL": moto_endpoint},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_make(target, moto_endpoint, variables)
 
 
 def state(stack: Deployment, function: str) -> str:

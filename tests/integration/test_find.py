@@ -32,6 +32,7 @@ import pytest
 
 from pps_ops.find.archive import sightings
 from pps_ops.find.query import COLUMNS, Query, find_query
+from tests.support.make import make as run_make
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tools.devkit.events import api_event, pps_headers
@@ -342,15 +343,7 @@ def hand_athena(moto_endpoint: str, rows: list[list[str | None]]) -> None:
 
 def make_find(moto_endpoint: str, **variables: str) -> subprocess.CompletedProcess[str]:
     """The real `make find`, as the README shows it."""
-    return subprocess.run(
-        ["make", "--no-print-directory", "find", *(f"{name}={value}" for name, value in variables.items())],
-        cwd=ROOT,
-        env={**os.environ, "AWS_ENDPOINT_URL": moto_endpoint},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_make("find", moto_endpoint, variables)
 
 
 def pps_find(moto_endpoint: str, **variables: str) -> subprocess.CompletedProcess[str]:

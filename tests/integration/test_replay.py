@@ -36,6 +36,7 @@ from pps_ops.replay.window import Window, parse_moment
 from pps_webhooks.offload import pointer_message
 from tests.support.aws_proxy import AwsProxy
 from tests.support.lifecycle import expiration_days, expire
+from tests.support.make import make as run_make
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tools.devkit.emulator import ACCOUNT, REGION
@@ -214,16 +215,7 @@ def replay_command(moto_endpoint: str, **variables: str) -> Result:
 
 def make_replay(moto_endpoint: str, variables: dict[str, str], **options: Any) -> subprocess.CompletedProcess[str]:
     """The real `make replay`, as the README shows it, with these variables."""
-    return subprocess.run(
-        ["make", "--no-print-directory", "replay", *(f"{name}={value}" for name, value in variables.items())],
-        cwd=ROOT,
-        env={**os.environ, "AWS_ENDPOINT_URL": moto_endpoint},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        **options,
-    )
+    return run_make("replay", moto_endpoint, variables, **options)
 
 
 def test_a_dry_run_prints_the_plan_per_topic_and_day_and_sends_nothing(
