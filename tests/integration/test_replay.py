@@ -37,6 +37,7 @@ from pps_webhooks.offload import pointer_message
 from tests.support.aws_proxy import AwsProxy
 from tests.support.lifecycle import expiration_days, expire
 from tests.support.make import make as run_make
+from tests.support.make import with_ctrl_c
 from tests.support.receiver import Sandbox
 from tests.support.stack import Deployment
 from tools.devkit.emulator import ACCOUNT, REGION
@@ -663,6 +664,7 @@ def test_ctrl_c_on_make_replay_then_the_same_command_again_delivers_each_webhook
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=with_ctrl_c,
     )
     try:
         deadline = time.monotonic() + 60

@@ -4,6 +4,7 @@ AWS SDK pointed at an emulator."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Mapping
 from typing import Any
@@ -24,3 +25,10 @@ def make(
         check=False,
         **{"timeout": 120, **options},
     )
+
+
+def with_ctrl_c() -> None:
+    """A child's Ctrl-C as in a terminal (SIGINT's default action, a KeyboardInterrupt in Python): a test run started
+    in the background, as CI may start it, passes SIGINT on ignored, and Python then never raises KeyboardInterrupt.
+    For subprocess's preexec_fn."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
