@@ -383,6 +383,7 @@ def test_make_find_reports_the_archive_the_dead_letter_queue_the_paused_queue_an
         sqs.receive_message(QueueUrl=placed, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"])
     dead_letters = visible(stack, "OrdersPlacedDeadLetterQueue")
     assert dead_letters[0] >= 1
+    waiting_id = sqs.send_message(QueueUrl=placed, MessageBody='{"orderId": "ORD-RUNNING"}')["MessageId"]
     aws_lambda = stack.client("lambda")
     aws_lambda.update_event_source_mapping(UUID=stack.physical_ids["OrdersPlacedEventSource"], Enabled=True)
     aws_lambda.update_event_source_mapping(UUID=stack.physical_ids["OrdersUpdatedEventSource"], Enabled=False)
@@ -414,6 +415,11 @@ def test_make_find_reports_the_archive_the_dead_letter_queue_the_paused_queue_an
     assert sent["WorkGroup"] == "pps-webhooks-archive"
     assert visible(stack, "OrdersPlacedDeadLetterQueue") == dead_letters
     assert visible(stack, "OrdersUpdatedQueue") == (1, 0)
+    # The running consumer's queue was not received from: its message has never been received
+    (untouched,) = sqs.receive_message(QueueUrl=placed, MessageSystemAttributeNames=["ApproximateReceiveCount"])[
+        "Messages"
+    ]
+    assert (untouched["MessageId"], untouched["Attributes"]["ApproximateReceiveCount"]) == (waiting_id, "1")
     assert "Querying the archive in Athena" in result.stderr  # progress on stderr, the answer on stdout
 
 

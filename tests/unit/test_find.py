@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pps_ops.find.archive import QueryFailed, run_query, sightings
 from pps_ops.find.cli import main
 from pps_ops.find.query import COLUMNS, LIMIT, find_query, literal, sns_timestamp
-from pps_ops.find.queues import QueueSearch
+from pps_ops.find.queues import QueueSearch, search_queue
 from pps_ops.find.summary import Summary
 
 SINCE = datetime(2024, 2, 1, 9, 30, tzinfo=UTC)
@@ -163,7 +163,7 @@ def test_a_queue_report_says_what_was_searched_and_what_was_not() -> None:
     deep = QueueSearch("OrdersPlacedFunction", "dead-letter queue", "dlq", True, 0, 500, complete=False)
     skipped = QueueSearch("OrdersPlacedFunction", "queue", "q", False, note="not searched: consumer running")
 
-    assert "not there (500 looked at; too deep to search fully, stopped after 500)" in deep.line()
+    assert "not there (500 looked at; not searched fully, 500 of its messages looked at)" in deep.line()
     assert skipped.line().endswith("q: not searched: consumer running")
     assert not deep.holds
 
@@ -190,3 +190,22 @@ def test_a_listing_cut_at_the_limit_says_so() -> None:
     assert "Note: only" not in " ".join(
         Summary("W-1", None, SINCE, "archive", sightings=sightings([row("W-1")])).lines()
     )
+
+
+class SamplingQueue:
+    """An SQS queue as a short poll can see it: it holds 3 messages but its first receive comes back empty."""
+
+    def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
+        return {"Attributes": {"ApproximateNumberOfMessages": "3"}}
+
+    def receive_message(self, **_: Any) -> dict[str, Any]:
+        return {"Messages": []}
+
+    def change_message_visibility_batch(self, **_: Any) -> dict[str, Any]:
+        return {"Successful": []}
+
+
+def test_a_queue_that_showed_fewer_messages_than_it_holds_is_not_called_searched_fully() -> None:
+    searched = search_queue(SamplingQueue(), "https://sqs.example/queue", "W-1", None)
+
+    assert (searched.matches, searched.messages, searched.complete) == (0, 0, False)

@@ -52,7 +52,7 @@ OUTPUTS = {
     type=click.IntRange(min=1),
     default=MAX_RECEIVES,
     show_default=True,
-    help="Receives (of up to 10 messages) per queue before its search stops and says it was too deep",
+    help="Receives (of up to 10 messages) per queue before its search stops and says it was not searched fully",
 )
 @option(
     "--archive-bucket",
@@ -129,6 +129,7 @@ def main(
             try:
                 outcome = run_query(athena, names["workgroup"], query, timeout=timeout)
             except QueryFailed as error:
+                summary.archive_failed = True
                 summary.notes.append(f"{error}; the archive was not searched")
             else:
                 summary.sightings, summary.query_id = outcome.sightings, outcome.query_id
@@ -136,11 +137,9 @@ def main(
         else:
             summary.notes.append("the archive holds no topic=... partition yet: nothing was queried")
         click.echo("Searching the consumers' queues...", err=True)
-        sqs = boto3.client("sqs", config=aws_config())
-        found = consumers(
-            boto3.client("cloudformation", config=aws_config()), boto3.client("lambda", config=aws_config()), sqs, stack
-        )
-        summary.queues = search_consumers(sqs, found, webhook_id, tenant, max_receives)
+        sqs, aws_lambda = boto3.client("sqs", config=aws_config()), boto3.client("lambda", config=aws_config())
+        found = consumers(boto3.client("cloudformation", config=aws_config()), aws_lambda, sqs, stack)
+        summary.queues = search_consumers(sqs, aws_lambda, found, webhook_id, tenant, max_receives)
     finish(summary)
 
 

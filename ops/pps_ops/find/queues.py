@@ -21,7 +21,7 @@ RUNNING = "not searched: consumer running (messages are in flight or processed w
 HOLD_SECONDS = 30
 """How long a received message stays invisible at most, should this command die before it puts it back."""
 MAX_RECEIVES = 50
-"""Receives per queue (10 messages each) before the search stops and says the queue was too deep."""
+"""Receives per queue (10 messages each) before the search stops and says the queue was not searched fully."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class QueueSearch:
         counted = (
             f"{self.matches} matching of {self.messages} looked at" if self.holds else f"{self.messages} looked at"
         )
-        depth = "" if self.complete else f"; too deep to search fully, stopped after {self.messages}"
+        depth = "" if self.complete else f"; not searched fully, {self.messages} of its messages looked at"
         return f"  {where}: {verdict} ({counted}{depth})" + (f"; {self.note}" if self.note else "")
 
 
@@ -62,59 +62,113 @@ def matches(message: dict[str, Any], webhook_id: str, tenant: str | None) -> boo
     return tenant is None or (attributes.get(TENANT_ID) or {}).get("StringValue") == tenant
 
 
+@dataclass(frozen=True)
+class Searched:
+    matches: int
+    messages: int
+    """How many messages were looked at."""
+    complete: bool
+    """The queue ran dry before the bound, having shown at least as many messages as it held visible."""
+    unreleased: int = 0
+    """Messages that could not be made visible again: they reappear after HOLD_SECONDS."""
+
+
 def search_queue(
     sqs: Any, queue_url: str, webhook_id: str, tenant: str | None, max_receives: int = MAX_RECEIVES
-) -> tuple[int, int, bool]:
-    """(matching messages, messages looked at, whether the queue ran dry before the bound)."""
+) -> Searched:
+    """Receive until the queue shows nothing new, or `max_receives` times; then put everything back."""
     held: dict[str, str] = {}
     found = 0
-    complete = False
+    ran_dry = False
+    visible = _visible(sqs, queue_url)
+    unreleased = 0
     try:
         for _ in range(max_receives):
+            # Long polling (1 s) asks every SQS server: a short poll samples some, and can come back empty from a
+            # queue that holds a few messages, which would end the search with "not there".
             batch = sqs.receive_message(
                 QueueUrl=queue_url,
                 MaxNumberOfMessages=10,
                 MessageAttributeNames=[WEBHOOK_ID, TENANT_ID],
                 VisibilityTimeout=HOLD_SECONDS,
-                WaitTimeSeconds=0,
+                WaitTimeSeconds=1,
             ).get("Messages", [])
             fresh = [message for message in batch if message["MessageId"] not in held]
             if not fresh:
-                complete = True
+                ran_dry = True
                 break
             for message in fresh:
                 held[message["MessageId"]] = message["ReceiptHandle"]
                 found += matches(message, webhook_id, tenant)
     finally:
-        release(sqs, queue_url, list(held.values()))
-    return found, len(held), complete
+        unreleased = release(sqs, queue_url, list(held.values()))
+    return Searched(found, len(held), ran_dry and len(held) >= visible, unreleased)
 
 
-def release(sqs: Any, queue_url: str, receipts: Sequence[str]) -> None:
-    """Make the received messages visible again now (ChangeMessageVisibility 0), ten per call."""
+def _visible(sqs: Any, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
+
+
+def release(sqs: Any, queue_url: str, receipts: Sequence[str]) -> int:
+    """Make the received messages visible again now (ChangeMessageVisibility 0), ten per call, each failed entry
+    tried once more; how many still failed (they reappear after HOLD_SECONDS)."""
+    failed = 0
     for start in range(0, len(receipts), 10):
         entries = [
             {"Id": str(index), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
             for index, receipt in enumerate(receipts[start : start + 10])
         ]
-        sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+        for _attempt in range(2):
+            refused = {
+                str(entry["Id"])
+                for entry in sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
+            }
+            entries = [entry for entry in entries if entry["Id"] in refused]
+            if not entries:
+                break
+        failed += len(entries)
+    return failed
 
 
 def search_consumers(
-    sqs: Any, consumers: Sequence[Consumer], webhook_id: str, tenant: str | None, max_receives: int = MAX_RECEIVES
+    sqs: Any,
+    aws_lambda: Any,
+    consumers: Sequence[Consumer],
+    webhook_id: str,
+    tenant: str | None,
+    max_receives: int = MAX_RECEIVES,
 ) -> list[QueueSearch]:
     """Each consumer's dead-letter queue, and its queue when it is paused."""
     found = []
     for consumer in consumers:
         if consumer.dead_letter_url and consumer.dead_letter_arn:
-            count, seen, complete = search_queue(sqs, consumer.dead_letter_url, webhook_id, tenant, max_receives)
-            name = queue_name(consumer.dead_letter_arn)
-            found.append(QueueSearch(consumer.logical_id, "dead-letter queue", name, True, count, seen, complete))
+            searched = search_queue(sqs, consumer.dead_letter_url, webhook_id, tenant, max_receives)
+            found.append(_search("dead-letter queue", consumer, consumer.dead_letter_arn, searched))
         name = queue_name(consumer.queue_arn)
-        if not consumer.paused:
+        # Read again now, not when the command started: a consumer resumed meanwhile polls its queue. Disabling is
+        # running here too: Lambda may still be receiving.
+        state = str(aws_lambda.get_event_source_mapping(UUID=consumer.mapping_id).get("State", ""))
+        if state != "Disabled":
             found.append(QueueSearch(consumer.logical_id, "queue", name, False, note=RUNNING))
             continue
-        count, seen, complete = search_queue(sqs, consumer.queue_url, webhook_id, tenant, max_receives)
-        note = f"consumer paused ({consumer.state}): this search counted one receive toward maxReceiveCount"
-        found.append(QueueSearch(consumer.logical_id, "queue", name, True, count, seen, complete, note))
+        searched = search_queue(sqs, consumer.queue_url, webhook_id, tenant, max_receives)
+        note = "consumer paused: this search counted one receive toward maxReceiveCount"
+        found.append(_search("queue", consumer, consumer.queue_arn, searched, note))
     return found
+
+
+def _search(kind: str, consumer: Consumer, arn: str, searched: Searched, note: str | None = None) -> QueueSearch:
+    if searched.unreleased:
+        lost = f"{searched.unreleased} could not be made visible again: they reappear within {HOLD_SECONDS} s"
+        note = f"{note}; {lost}" if note else lost
+    return QueueSearch(
+        consumer.logical_id,
+        kind,
+        queue_name(arn),
+        True,
+        searched.matches,
+        searched.messages,
+        searched.complete,
+        note,
+    )

@@ -23,6 +23,8 @@ class Summary:
     query_id: str | None = None
     scanned_bytes: int | None = None
     notes: list[str] = field(default_factory=list)
+    archive_failed: bool = False
+    """The Athena query failed: the archive was not searched."""
 
     @property
     def ok(self) -> bool:
@@ -59,6 +61,11 @@ class Summary:
         if len(self.sightings) >= LIMIT:
             lines.append(f"Note: only the first {LIMIT} deliveries are listed: narrow with TENANT= or SINCE=")
         if not self.ok:
-            lines.append(f"Not found: not in the archive since {iso(self.since)}, nor in any queue searched.")
+            archive = (
+                "the archive could not be searched"
+                if self.archive_failed
+                else (f"not in the archive since {iso(self.since)}")
+            )
+            lines.append(f"Not found: {archive}, nor in any queue searched.")
         lines += [f"Note: {note}" for note in self.notes]
         return lines
