@@ -555,6 +555,27 @@ def test_only_the_webhook_ids_asked_for_are_sent_and_those_not_in_the_window_are
     )
 
 
+def test_an_id_asked_for_that_another_filter_leaves_out_is_named_not_silently_dropped(
+    stack: Deployment, archive: Archive, moto_endpoint: str
+) -> None:
+    # Given an id of tenant OU2000 in the window, asked for with TENANT=OU1243 beside one of OU1243
+    placed = stack.refs["OrdersPlacedTopic"]
+    theirs = notification(placed, "orders/placed", "2024-01-01T11:00:00.000Z", order("T-2000"), tenant="OU2000")
+    archive.put(stack, "orders/placed", "2024-01-01", [theirs])
+    ours = archive.expected[0]
+    ids = [str(envelope["MessageAttributes"]["X-Pps-Webhook-Id"]["Value"]) for envelope in (ours, theirs)]
+
+    result = replay_command(
+        moto_endpoint, **queue_variables(stack, archive, TENANT="OU1243", WEBHOOK_IDS=",".join(ids))
+    )
+
+    # Then only OU1243's is sent, and the other is named with the filter that left it out: not all was done
+    assert result.exit_code == 1, result.output
+    assert bodies(drain(stack.client("sqs"), stack.refs["OrdersPlacedQueue"])) == messages_of(ours)
+    assert f"Note: 1 of the WEBHOOK_IDS is in the window but left out by TENANT=OU1243: {ids[1]}" in result.output
+    assert "not in the archive of orders/placed" not in result.output
+
+
 def test_a_window_to_the_minute_is_compared_with_when_sns_published_each_webhook(
     stack: Deployment, archive: Archive, moto_endpoint: str
 ) -> None:
@@ -701,7 +722,7 @@ def test_the_same_command_after_a_completed_replay_sends_nothing_and_restart_sen
     restarted = replay_command(moto_endpoint, **variables, RESTART="1")
 
     assert [result.exit_code for result in (done, again, restarted)] == [0, 0, 0], again.output
-    (checkpoint,) = (tmp_path / ".replay").iterdir()  # where it ran, named for the topic and the replay
+    (checkpoint,) = (tmp_path / ".replay").glob("*.sent")  # where it ran, named for the topic and the replay
     assert checkpoint.name.startswith("orders_placed-")
     assert f"  checkpoint       .replay/{checkpoint.name}  (4 sent recorded" in done.output
     assert "  sent             0  to queue" in again.output

@@ -117,3 +117,18 @@ def test_a_file_that_is_no_checkpoint_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(CheckpointError, match="is no replay checkpoint"):
         Checkpoint.load(path, identity())
+
+
+def test_a_second_run_of_the_same_replay_is_refused_while_the_first_is_sending(tmp_path: Path) -> None:
+    """Both would read the checkpoint before either wrote to it, and both would send everything."""
+    path = tmp_path / "orders.sent"
+    first = Checkpoint.load(path, identity(), lock=True)
+
+    with pytest.raises(CheckpointError, match="another run of this replay is sending now"):
+        Checkpoint.load(path, identity(), lock=True)
+
+    first.record("m-1")
+    first.close()
+    second = Checkpoint.load(path, identity(), lock=True)
+    assert second.sent == {"m-1"}
+    second.close()

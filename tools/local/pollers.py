@@ -5,7 +5,8 @@ made visible again after 2 s (not the queue's visibility timeout) so local retri
 emulator moves it to the dead-letter queue once the RedrivePolicy's maxReceiveCount is used up. The mapping's
 live State is the switch, as in Lambda: read before each receive (a loopback call), and while it is Disabled
 (`make pause`) nothing is received, so the webhooks wait in the queue until `make resume`; a batch received while
-the pause landed is read again after the receive and goes back to the queue uninvoked.
+the pause landed goes back to the queue uninvoked (that receive counts toward maxReceiveCount, as one by Lambda's
+own poller would).
 SNS: the topic delivers (enveloped, filter policy applied) to an internal queue; each notification is
 one invocation, retried twice on failure like an asynchronous invocation, then sent to the function's
 DeadLetterQueue if it has one.
@@ -177,13 +178,18 @@ def _sqs(context: _Context, function: Function, mapping: str, properties: Mappin
                 _unavailable(context, function, queue, error)
 
     def release(messages: list[dict[str, Any]]) -> None:
-        sqs.change_message_visibility_batch(
+        failed = sqs.change_message_visibility_batch(
             QueueUrl=url,
             Entries=[
                 {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
                 for n, m in enumerate(messages)
             ],
-        )
+        ).get("Failed", [])
+        if failed:
+            say.warning(
+                f"{DELIVERY} {function.name}  paused: {len(failed)} received just before could not be put back at "
+                f"once; they reappear in {queue} after its visibility timeout"
+            )
 
     return Poller(function, queue, run, mapping)
 

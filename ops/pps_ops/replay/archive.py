@@ -134,7 +134,11 @@ def read_archive(
     if ordered:
         summary.first, summary.last = ordered[0].envelope["Timestamp"], ordered[-1].envelope["Timestamp"]
     if selection is not None and selection.webhook_ids is not None:
+        selected = {webhook_id(notification) for notification in ordered}
         summary.missing_ids = [wanted for wanted in sorted(selection.webhook_ids) if wanted not in in_window_ids]
+        summary.left_out_ids = [
+            wanted for wanted in sorted(selection.webhook_ids) if wanted in in_window_ids and wanted not in selected
+        ]
     return ordered
 
 

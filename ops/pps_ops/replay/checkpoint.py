@@ -12,6 +12,7 @@ the same command again by mistake sends nothing; RESTART=1 sends everything agai
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -65,12 +66,19 @@ class Checkpoint:
     restart: bool = False
     """The file is started over at the first send, whatever it held."""
     _file: IO[str] | None = field(default=None, init=False, repr=False)
+    _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def load(cls, path: Path, identity: Mapping[str, object], *, restart: bool = False) -> Checkpoint:
+    def load(
+        cls, path: Path, identity: Mapping[str, object], *, restart: bool = False, lock: bool = False
+    ) -> Checkpoint:
         """What an earlier run of this replay sent (nothing when restarting). CheckpointError when the file is
-        another replay's, or no checkpoint at all."""
+        another replay's, or no checkpoint at all, or (with `lock`) when another run of it is sending now: two runs
+        that read the same checkpoint before either wrote to it would both send everything. The lock, on
+        <path>.lock, is held until close() or the process ends."""
         checkpoint = cls(path, identity, restart=restart)
+        if lock:
+            checkpoint._lock = _locked(path)
         if restart or not path.exists():
             return checkpoint
         try:
@@ -110,6 +118,9 @@ class Checkpoint:
             self.sync()
             self._file.close()
             self._file = None
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases its flock
+            self._lock = None
 
     def _open(self) -> IO[str]:
         if self._file is None:
@@ -123,6 +134,21 @@ class Checkpoint:
                 file.flush()
             self._file = file
         return self._file
+
+
+def _locked(path: Path) -> IO[bytes]:
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    file = lock_path.open("ab")
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.close()
+        raise CheckpointError(
+            f"another run of this replay is sending now (it holds {lock_path}): wait for it to end, then run the "
+            "same command again to send what it did not"
+        ) from None
+    return file
 
 
 def _drop_cut_line(path: Path) -> None:

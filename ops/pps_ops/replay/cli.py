@@ -150,7 +150,7 @@ def main(
     TENANT, SUB_TOPIC_PREFIX and WEBHOOK_IDS select, at most RATE per second.
 
     Never through the SNS topic: that would reach every subscriber. The archive (SNS -> Firehose -> S3) holds one
-    SNS notification per line under webhooks/topic=<X-Pps-Topic, / as _>/date=<UTC arrival date>/; only the date
+    SNS notification per line under webhooks/topic=<X-Pps-Topic, / as _>/date=<UTC day SNS published it>/; only the date
     partitions of the window are read. An SQS queue gets each webhook as raw delivery would put it there (the body,
     the X-Pps-* attributes); a Lambda function is invoked synchronously with the exact event SNS would hand it.
     Consumers must be idempotent (X-Pps-Tenant-Id + X-Pps-Webhook-Id): that is what makes a replay safe.
@@ -190,7 +190,7 @@ def main(
         )
         path = Path(checkpoint) if checkpoint else default_path(identity)
         try:
-            sent = Checkpoint.load(path, identity, restart=restart)
+            sent = Checkpoint.load(path, identity, restart=restart, lock=not dry_run)
         except CheckpointError as error:
             raise click.UsageError(str(error)) from None
         summary = replay(

@@ -62,6 +62,8 @@ def replay(
     for line in plan_lines(topic, found, summary.already_sent, target.description, dry_run=dry_run):
         (announce or _ignore)(line)
     if dry_run or not to_send:
+        if checkpoint is not None:
+            checkpoint.close()  # its lock too: nothing to send
         return summary
     size = pacer.batch_size(target.batch_size) if pacer is not None else target.batch_size
     try:

@@ -37,6 +37,8 @@ class Summary:
     """Selected, but sent by an earlier run of the same replay (its checkpoint)."""
     missing_ids: list[str] = field(default_factory=list)
     """WEBHOOK_IDS that no notification of the topic in the window carries."""
+    left_out_ids: list[str] = field(default_factory=list)
+    """WEBHOOK_IDS in the window, but none of whose notifications TENANT and SUB_TOPIC_PREFIX select."""
     interrupted: bool = False
     checkpoint: str | None = None
     recorded: int = 0
@@ -51,7 +53,13 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.unreadable == 0 and not self.interrupted and not self.missing_ids
+        return (
+            self.failed == 0
+            and self.unreadable == 0
+            and not self.interrupted
+            and not self.missing_ids
+            and not self.left_out_ids
+        )
 
     @property
     def to_send(self) -> int:
@@ -88,6 +96,13 @@ class Summary:
             lines.append(
                 f"Note: {missing} of the {asked} WEBHOOK_IDS {'is' if missing == 1 else 'are'} not in the archive of "
                 f"{self.topic} in the window: {', '.join(self.missing_ids)}"
+            )
+        if self.left_out_ids:
+            left = len(self.left_out_ids)
+            lines.append(
+                f"Note: {left} of the WEBHOOK_IDS {'is' if left == 1 else 'are'} in the window but left out by "
+                f"{Selection(self.selection.tenant, self.selection.sub_topic_prefix).description()}: "
+                f"{', '.join(self.left_out_ids)}"
             )
         lines += [f"Note: {note}" for note in self.notes]
         lines.append(IDEMPOTENCY_NOTE)

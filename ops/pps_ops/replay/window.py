@@ -40,9 +40,10 @@ class Window:
         return self.since <= moment < self.until
 
     def partition_dates(self) -> list[date]:
-        """The arrival dates to read, in order."""
+        """The date partitions to read, in order: the window's UTC days, and one more. The stack partitions by the
+        day SNS published each webhook; archives written before it did (by the day Firehose wrote them) hold a
+        webhook published just before midnight in the next day's partition. One more listing finds those too."""
         first = self.since.date()
-        # One day more than the window: a notification published just before midnight arrives after it.
         last = (self.until - timedelta(microseconds=1)).date() + timedelta(days=1)
         return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
