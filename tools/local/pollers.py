@@ -24,6 +24,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pps_ops.consumers import PAUSED_STATES
+from pps_ops.sqs_reads import release
 from tools.devkit import stack
 from tools.devkit.cloudformation import subscribe
 from tools.devkit.events import sns_event, sqs_event
@@ -32,8 +34,6 @@ from tools.local.console import DELIVERY, NOTE, shown
 from tools.local.views import Describe
 
 RETRY_AFTER_SECONDS = 2
-PAUSED_STATES = frozenset({"Disabled", "Disabling"})
-"""A mapping's States in which Lambda does not poll its queue."""
 PAUSED_CHECK_SECONDS = 1
 SNS_ATTEMPTS = 3
 WEBHOOK_ID = "X-Pps-Webhook-Id"
@@ -173,21 +173,14 @@ def _sqs(context: _Context, function: Function, mapping: str, properties: Mappin
                     if running:
                         deliver(messages)
                     else:
-                        release(messages)
+                        put_back(messages)
             except (BotoCoreError, ClientError) as error:
                 _unavailable(context, function, queue, error)
 
-    def release(messages: list[dict[str, Any]]) -> None:
-        failed = sqs.change_message_visibility_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                for n, m in enumerate(messages)
-            ],
-        ).get("Failed", [])
-        if failed:
+    def put_back(messages: list[dict[str, Any]]) -> None:
+        if failed := release(sqs, url, [message["ReceiptHandle"] for message in messages]):
             say.warning(
-                f"{DELIVERY} {function.name}  paused: {len(failed)} received just before could not be put back at "
+                f"{DELIVERY} {function.name}  paused: {failed} received just before could not be put back at "
                 f"once; they reappear in {queue} after its visibility timeout"
             )
 

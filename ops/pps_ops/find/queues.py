@@ -5,17 +5,18 @@ A queue is searched by receiving from it, which is only harmless where nothing e
 disabled). A running consumer's queue is never searched: every receive counts toward its maxReceiveCount, so a
 search could push a message into the dead-letter queue, and what it holds is in flight or processed within seconds.
 Each message received is kept invisible while its queue is searched (so no message is read twice), then all of
-them are made visible again at once.
+them are made visible again at once (pps_ops.sqs_reads, as `make redrive` reads a dead-letter queue).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pps_ops.consumers import Consumer, queue_name
 from pps_ops.find.query import TENANT_ID, WEBHOOK_ID
+from pps_ops.sqs_reads import queue_attributes, received, release
 
 RUNNING = "not searched: consumer running (messages are in flight or processed within seconds)"
 HOLD_SECONDS = 30
@@ -55,7 +56,7 @@ class QueueSearch:
         return f"  {where}: {verdict} ({counted}{depth})" + (f"; {self.note}" if self.note else "")
 
 
-def matches(message: dict[str, Any], webhook_id: str, tenant: str | None) -> bool:
+def matches(message: Mapping[str, Any], webhook_id: str, tenant: str | None) -> bool:
     attributes = message.get("MessageAttributes") or {}
     if (attributes.get(WEBHOOK_ID) or {}).get("StringValue") != webhook_id:
         return False
@@ -77,58 +78,18 @@ def search_queue(
     sqs: Any, queue_url: str, webhook_id: str, tenant: str | None, max_receives: int = MAX_RECEIVES
 ) -> Searched:
     """Receive until the queue shows nothing new, or `max_receives` times; then put everything back."""
-    held: dict[str, str] = {}
+    visible = int(queue_attributes(sqs, queue_url)["ApproximateNumberOfMessages"])
+    limit = max_receives * 10
+    held: list[str] = []
     found = 0
-    ran_dry = False
-    visible = _visible(sqs, queue_url)
-    unreleased = 0
     try:
-        for _ in range(max_receives):
-            # Long polling (1 s) asks every SQS server: a short poll samples some, and can come back empty from a
-            # queue that holds a few messages, which would end the search with "not there".
-            batch = sqs.receive_message(
-                QueueUrl=queue_url,
-                MaxNumberOfMessages=10,
-                MessageAttributeNames=[WEBHOOK_ID, TENANT_ID],
-                VisibilityTimeout=HOLD_SECONDS,
-                WaitTimeSeconds=1,
-            ).get("Messages", [])
-            fresh = [message for message in batch if message["MessageId"] not in held]
-            if not fresh:
-                ran_dry = True
-                break
-            for message in fresh:
-                held[message["MessageId"]] = message["ReceiptHandle"]
-                found += matches(message, webhook_id, tenant)
+        for batch in received(sqs, queue_url, limit, visibility=HOLD_SECONDS):
+            held += [message["ReceiptHandle"] for message in batch]
+            found += sum(matches(message, webhook_id, tenant) for message in batch)
     finally:
-        unreleased = release(sqs, queue_url, list(held.values()))
-    return Searched(found, len(held), ran_dry and len(held) >= visible, unreleased)
-
-
-def _visible(sqs: Any, queue_url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
-    return int(attributes.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
-
-
-def release(sqs: Any, queue_url: str, receipts: Sequence[str]) -> int:
-    """Make the received messages visible again now (ChangeMessageVisibility 0), ten per call, each failed entry
-    tried once more; how many still failed (they reappear after HOLD_SECONDS)."""
-    failed = 0
-    for start in range(0, len(receipts), 10):
-        entries = [
-            {"Id": str(index), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
-            for index, receipt in enumerate(receipts[start : start + 10])
-        ]
-        for _attempt in range(2):
-            refused = {
-                str(entry["Id"])
-                for entry in sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
-            }
-            entries = [entry for entry in entries if entry["Id"] in refused]
-            if not entries:
-                break
-        failed += len(entries)
-    return failed
+        unreleased = release(sqs, queue_url, held)
+    # Fewer than `limit`: the reading stopped at a receive that brought nothing new, the queue ran dry.
+    return Searched(found, len(held), len(held) < limit and len(held) >= visible, unreleased)
 
 
 def search_consumers(

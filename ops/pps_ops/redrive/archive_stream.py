@@ -11,8 +11,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pps_ops.aws import reason_of
 from pps_ops.offload import renew_body
-from pps_ops.redrive.dead_letters import received, settle, sns_notification
+from pps_ops.redrive.dead_letters import settle, sns_notification
 from pps_ops.redrive.summary import Summary
+from pps_ops.sqs_reads import received
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

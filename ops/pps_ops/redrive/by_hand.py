@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pps_ops.aws import reason_of
-from pps_ops.redrive.dead_letters import received, settle
+from pps_ops.redrive.dead_letters import settle
 from pps_ops.redrive.summary import Summary
 from pps_ops.sqs_batches import send_all
+from pps_ops.sqs_reads import received
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -1,31 +1,23 @@
-"""The dead-letter queue: its source queues, its messages received once each, deleted only once moved."""
+"""The dead-letter queue: its source queues, and its messages (read with pps_ops.sqs_reads) deleted only once
+moved."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pps_ops.aws import reason_of
+from pps_ops.sqs_reads import queue_attributes
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
     from pps_ops.redrive.summary import Summary
-
-VISIBILITY_SECONDS = 60
-RECEIVE_WAIT_SECONDS = 1
-
-
-def queue_attributes(sqs: SQSClient, queue_url: str) -> dict[str, str]:
-    """QueueArn and ApproximateNumberOfMessages (a missing queue fails here, early)."""
-    found = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn", "ApproximateNumberOfMessages"])
-    return {str(name): value for name, value in found["Attributes"].items()}
 
 
 def source_queues(sqs: SQSClient, queue_url: str) -> dict[str, str]:
@@ -34,32 +26,6 @@ def source_queues(sqs: SQSClient, queue_url: str) -> dict[str, str]:
     for page in sqs.get_paginator("list_dead_letter_source_queues").paginate(QueueUrl=queue_url):
         urls += page.get("queueUrls", [])
     return {queue_attributes(sqs, url)["QueueArn"]: url for url in urls}
-
-
-def received(sqs: SQSClient, queue_url: str, limit: int) -> Iterator[list[MessageTypeDef]]:
-    """Batches of at most 10 messages, each hidden for VISIBILITY_SECONDS, each once, at most `limit` in all.
-
-    Ends at the first receive that brings nothing new: an empty queue, or only messages seen already (a
-    failed one visible again). Each turn brings at least one message or ends, so `limit` turns suffice.
-    """
-    seen: set[str] = set()
-    for _ in range(limit):
-        wanted = min(10, limit - len(seen))
-        if wanted <= 0:
-            return
-        messages = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=wanted,
-            VisibilityTimeout=VISIBILITY_SECONDS,
-            WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
-        fresh = [message for message in messages if message["MessageId"] not in seen]
-        if not fresh:
-            return
-        seen.update(message["MessageId"] for message in fresh)
-        yield fresh
 
 
 def delete(sqs: SQSClient, queue_url: str, receipt_handles: Sequence[str]) -> list[str]:
@@ -84,18 +50,6 @@ def settle(sqs: SQSClient, queue_url: str, receipt_handles: Sequence[str], desti
     for problem in delete(sqs, queue_url, receipt_handles):
         summary.not_deleted += 1
         summary.reasons[f"delete {problem}"] += 1
-
-
-def release(sqs: SQSClient, queue_url: str, receipt_handles: Sequence[str]) -> None:
-    """Visible again at once: what a dry run received, it leaves as it was."""
-    for start in range(0, len(receipt_handles), 10):
-        chunk = receipt_handles[start : start + 10]
-        # Should this fail, they come back on their own within VISIBILITY_SECONDS.
-        with contextlib.suppress(ClientError, BotoCoreError):
-            sqs.change_message_visibility_batch(
-                QueueUrl=queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)],
-            )
 
 
 def sns_notification(message: MessageTypeDef) -> dict[str, Any] | None:

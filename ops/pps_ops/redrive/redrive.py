@@ -10,10 +10,11 @@ import click
 
 from pps_ops.redrive.archive_stream import ArchiveStream, rearchive
 from pps_ops.redrive.by_hand import Sources, move_by_hand
-from pps_ops.redrive.dead_letters import queue_attributes, release, source_queues
+from pps_ops.redrive.dead_letters import source_queues
 from pps_ops.redrive.functions import AsyncFunction, reinvoke
 from pps_ops.redrive.move_task import TASK_WAIT_SECONDS, follow_move_task, start_move_task
 from pps_ops.redrive.summary import Summary
+from pps_ops.sqs_reads import queue_attributes, release
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

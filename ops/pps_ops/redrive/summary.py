@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pps_ops.aws import tally
-from pps_ops.redrive.dead_letters import VISIBILITY_SECONDS
+from pps_ops.sqs_reads import VISIBILITY_SECONDS
 
 IDEMPOTENCY_NOTE = (
     "Consumers receive these messages again: a redrive is safe because they are idempotent "
