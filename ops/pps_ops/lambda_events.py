@@ -1,8 +1,10 @@
-"""The event SNS hands a subscribed Lambda function: how ops invokes a function the way SNS would have."""
+"""The event SNS hands a subscribed Lambda function: how ops invokes a function the way SNS would have; and the
+form of an SNS notification's Timestamp."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -33,3 +35,9 @@ def sns_event(envelope: Mapping[str, Any], subscription_arn: str) -> dict[str, A
             }
         ]
     }
+
+
+def sns_timestamp(moment: datetime) -> str:
+    """A moment as SNS writes Timestamp (2024-01-01T10:00:01.500Z, UTC, milliseconds): in that one form, text order
+    is time order (make find bounds the archive's timestamp column as a string, the same in Athena and DuckDB)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from pps_ops.find.archive import QueryFailed, run_query, sightings
 from pps_ops.find.cli import main
-from pps_ops.find.query import COLUMNS, LIMIT, find_query, literal, sns_timestamp
+from pps_ops.find.query import COLUMNS, LIMIT, find_query, literal
 from pps_ops.find.queues import QueueSearch, search_queue
 from pps_ops.find.summary import Summary
+from pps_ops.lambda_events import sns_timestamp
 
 SINCE = datetime(2024, 2, 1, 9, 30, tzinfo=UTC)
 

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pps_ops.lambda_events import sns_timestamp
+
 TOPIC = "X-Pps-Topic"
 SUB_TOPIC = "X-Pps-Sub-Topic"
 TENANT_ID = "X-Pps-Tenant-Id"
@@ -62,12 +64,6 @@ def has_attribute(name: str) -> str:
     return " OR ".join(
         f"contains(map_keys(messageattributes), {literal(key)})" for key in dict.fromkeys((name, name.lower()))
     )
-
-
-def sns_timestamp(moment: datetime) -> str:
-    """A moment as SNS writes Timestamp (2024-01-01T10:00:01.500Z): in that one format, text order is time order,
-    so the bound is a string comparison, the same in both engines."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def find_query(

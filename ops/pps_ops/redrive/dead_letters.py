@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pps_ops.aws import reason_of
+from pps_ops.lambda_events import sns_timestamp
 from pps_ops.sqs_reads import queue_attributes
 
 if TYPE_CHECKING:
@@ -82,4 +83,4 @@ def sns_notification(message: MessageTypeDef) -> dict[str, Any] | None:
 
 def _sent_at(message: MessageTypeDef) -> str:
     sent = int(message.get("Attributes", {}).get("SentTimestamp", "0"))
-    return datetime.fromtimestamp(sent / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return sns_timestamp(datetime.fromtimestamp(sent / 1000, UTC))
