@@ -42,10 +42,16 @@ class StackReader(Protocol):
     def describe_stacks(self, *, StackName: str) -> Mapping[str, Any]: ...
 
 
+def stack_outputs(cloudformation: StackReader, stack: str) -> dict[str, str]:
+    """Every output of a CloudFormation stack, by key (one DescribeStacks call)."""
+    stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    return {
+        str(output["OutputKey"]): str(output["OutputValue"])
+        for output in (stacks[0].get("Outputs", []) if stacks else [])
+        if output.get("OutputKey")
+    }
+
+
 def stack_output(cloudformation: StackReader, stack: str, key: str) -> str | None:
     """The value of one output of a CloudFormation stack; None when it has no such output."""
-    stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    for output in stacks[0].get("Outputs", []) if stacks else []:
-        if output.get("OutputKey") == key:
-            return str(output["OutputValue"])
-    return None
+    return stack_outputs(cloudformation, stack).get(key)

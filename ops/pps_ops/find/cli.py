@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import boto3
 import click
 
-from pps_ops.aws import aws_config, stack_output
+from pps_ops.aws import aws_config, stack_outputs
 from pps_ops.cli import CONTEXT_SETTINGS, aws_failures, finish, option
 from pps_ops.consumers import consumers
 from pps_ops.find.archive import QueryFailed, run_query, topic_partitions
@@ -149,11 +148,11 @@ def resolve_names(
     """The given names, and the stack's outputs for the others."""
     given = {"bucket": bucket, "database": database, "table": table, "workgroup": workgroup}
     names: dict[str, str] = {}
-    cloudformation: Any = None
+    outputs: dict[str, str] = {}
+    if None in given.values():  # the stack is read once, and only when a name is not given
+        outputs = stack_outputs(boto3.client("cloudformation", config=aws_config()), stack)
     for key, value in given.items():
-        if value is None:
-            cloudformation = cloudformation or boto3.client("cloudformation", config=aws_config())
-            value = stack_output(cloudformation, stack, OUTPUTS[key])
+        value = value if value is not None else outputs.get(OUTPUTS[key])
         if value is None:
             variable = {"bucket": "ARCHIVE_BUCKET"}.get(key, key.upper())
             raise click.UsageError(f"stack {stack} has no {OUTPUTS[key]} output: set {variable}=<name>")
